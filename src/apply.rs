@@ -1,0 +1,1 @@
+//! Applying versions to a borrowed connection: transactions, control table, locking.

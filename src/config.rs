@@ -1,0 +1,1 @@
+//! `dbm.toml` and the precedence flags > DATABASE_URL > file > defaults.

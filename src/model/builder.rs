@@ -1,0 +1,304 @@
+//! A Rust builder for the model, for apps that declare their schema in code and ship
+//! their own migration binary (`dbm::cli::run_with_model(schema)`).
+//!
+//! ```
+//! use dbm::model::builder::{col, table, SchemaBuilder};
+//! let schema = SchemaBuilder::new()
+//!     .table(table("user")
+//!         .column(col("id", "integer").primary_key())
+//!         .column(col("nickname", "string(64)"))
+//!         .unique_index("ix_user_nickname", &["nickname"]))
+//!     .build()
+//!     .unwrap();
+//! assert_eq!(schema.tables[0].columns[1].sql_type, "VARCHAR(64)");
+//! ```
+
+use super::types::{known_names, resolve_alias};
+use super::*;
+
+/// Builds a [`Schema`]; `build` checks it like a model file.
+#[derive(Debug, Default)]
+pub struct SchemaBuilder {
+    tables: Vec<TableBuilder>,
+    views: Vec<View>,
+    triggers: Vec<Trigger>,
+}
+
+/// Builds one [`Table`].
+#[derive(Debug)]
+pub struct TableBuilder {
+    table: Table,
+    columns: Vec<ColumnBuilder>,
+}
+
+/// Builds one [`Column`], with column-level shorthands for keys.
+#[derive(Debug, Clone)]
+pub struct ColumnBuilder {
+    column: Column,
+    friendly_type: Option<String>,
+    primary_key: bool,
+    autoincrement: bool,
+    unique: bool,
+    references: Option<(String, Option<String>)>,
+    on_delete: FkAction,
+    check: Option<String>,
+}
+
+/// Starts a table.
+pub fn table(name: &str) -> TableBuilder {
+    TableBuilder {
+        table: Table {
+            name: name.to_string(),
+            ..Table::default()
+        },
+        columns: vec![],
+    }
+}
+
+/// Starts a column with a friendly type (`integer`, `string(64)`, `datetime`, ...).
+pub fn col(name: &str, friendly_type: &str) -> ColumnBuilder {
+    ColumnBuilder {
+        column: Column {
+            name: name.to_string(),
+            ..Column::default()
+        },
+        friendly_type: Some(friendly_type.to_string()),
+        primary_key: false,
+        autoincrement: false,
+        unique: false,
+        references: None,
+        on_delete: FkAction::NoAction,
+        check: None,
+    }
+}
+
+impl ColumnBuilder {
+    /// Uses a declared SQL type verbatim instead of a friendly one.
+    pub fn sql_type(mut self, sql: &str) -> Self {
+        self.friendly_type = None;
+        self.column.sql_type = sql.to_string();
+        self
+    }
+    pub fn not_null(mut self) -> Self {
+        self.column.not_null = true;
+        self
+    }
+    /// Default as SQL text: `"0"`, `"'draft'"`, `"CURRENT_TIMESTAMP"`.
+    pub fn default_sql(mut self, sql: &str) -> Self {
+        self.column.default = Some(sql.to_string());
+        self
+    }
+    pub fn collate(mut self, c: &str) -> Self {
+        self.column.collate = Some(c.to_string());
+        self
+    }
+    pub fn primary_key(mut self) -> Self {
+        self.primary_key = true;
+        self
+    }
+    pub fn autoincrement(mut self) -> Self {
+        self.primary_key = true;
+        self.autoincrement = true;
+        self
+    }
+    pub fn unique(mut self) -> Self {
+        self.unique = true;
+        self
+    }
+    /// References `table(column)` (or the table's primary key when `column` is `None`).
+    pub fn references(mut self, table: &str, column: Option<&str>) -> Self {
+        self.references = Some((table.to_string(), column.map(str::to_string)));
+        self
+    }
+    pub fn on_delete(mut self, a: FkAction) -> Self {
+        self.on_delete = a;
+        self
+    }
+    pub fn check(mut self, expr: &str) -> Self {
+        self.check = Some(expr.to_string());
+        self
+    }
+    pub fn renamed_from(mut self, old: &str) -> Self {
+        self.column.renamed_from = Some(old.to_string());
+        self
+    }
+    pub fn generated(mut self, expr: &str, stored: bool) -> Self {
+        self.column.generated = Some(Generated {
+            expr: expr.to_string(),
+            stored,
+        });
+        self
+    }
+}
+
+impl TableBuilder {
+    pub fn column(mut self, c: ColumnBuilder) -> Self {
+        self.columns.push(c);
+        self
+    }
+    /// A table-level (e.g. composite) primary key.
+    pub fn primary_key(mut self, cols: &[&str]) -> Self {
+        self.table.primary_key = Some(PrimaryKey {
+            name: None,
+            columns: cols.iter().map(|c| IndexPart::column(*c)).collect(),
+            autoincrement: false,
+            on_conflict: None,
+        });
+        self
+    }
+    pub fn index(mut self, name: &str, cols: &[&str]) -> Self {
+        self.table.indexes.push(Index {
+            name: name.to_string(),
+            unique: false,
+            parts: cols.iter().map(|c| IndexPart::column(*c)).collect(),
+            where_clause: None,
+        });
+        self
+    }
+    pub fn unique_index(mut self, name: &str, cols: &[&str]) -> Self {
+        self = self.index(name, cols);
+        if let Some(i) = self.table.indexes.last_mut() {
+            i.unique = true;
+        }
+        self
+    }
+    /// A table-level `UNIQUE (..)` constraint.
+    pub fn unique(mut self, cols: &[&str]) -> Self {
+        self.table.uniques.push(Unique {
+            name: None,
+            columns: cols.iter().map(|c| IndexPart::column(*c)).collect(),
+            on_conflict: None,
+        });
+        self
+    }
+    pub fn check(mut self, name: Option<&str>, expr: &str) -> Self {
+        self.table.checks.push(Check {
+            name: name.map(str::to_string),
+            expr: expr.to_string(),
+            column: None,
+        });
+        self
+    }
+    pub fn foreign_key(mut self, fk: ForeignKey) -> Self {
+        self.table.foreign_keys.push(fk);
+        self
+    }
+    pub fn without_rowid(mut self) -> Self {
+        self.table.without_rowid = true;
+        self
+    }
+    pub fn strict(mut self) -> Self {
+        self.table.strict = true;
+        self
+    }
+    pub fn renamed_from(mut self, old: &str) -> Self {
+        self.table.renamed_from = Some(old.to_string());
+        self
+    }
+
+    fn build(self) -> Result<Table, String> {
+        let mut t = self.table;
+        let mut pk_cols = vec![];
+        let mut autoinc = false;
+        for cb in self.columns {
+            let mut c = cb.column;
+            if let Some(f) = &cb.friendly_type {
+                c.sql_type = resolve_alias(f).ok_or_else(|| {
+                    format!(
+                        "unknown type `{f}` for column `{}.{}`; known types: {}",
+                        t.name,
+                        c.name,
+                        known_names()
+                    )
+                })?;
+            }
+            if cb.primary_key {
+                pk_cols.push(IndexPart::column(c.name.clone()));
+                autoinc |= cb.autoincrement;
+            }
+            if cb.unique {
+                t.uniques.push(Unique {
+                    name: None,
+                    columns: vec![IndexPart::column(c.name.clone())],
+                    on_conflict: None,
+                });
+            }
+            if let Some((rt, rc)) = cb.references {
+                t.foreign_keys.push(ForeignKey {
+                    name: None,
+                    columns: vec![c.name.clone()],
+                    ref_table: rt,
+                    ref_columns: rc.into_iter().collect(),
+                    on_delete: cb.on_delete,
+                    on_update: FkAction::NoAction,
+                    deferred: false,
+                });
+            }
+            if let Some(expr) = cb.check {
+                t.checks.push(Check {
+                    name: None,
+                    expr,
+                    column: Some(c.name.clone()),
+                });
+            }
+            if t.column(&c.name).is_some() {
+                return Err(format!("duplicate column `{}` in table `{}`", c.name, t.name));
+            }
+            t.columns.push(c);
+        }
+        if !pk_cols.is_empty() {
+            if t.primary_key.is_some() {
+                return Err(format!("table `{}`: two primary keys", t.name));
+            }
+            t.primary_key = Some(PrimaryKey {
+                name: None,
+                columns: pk_cols,
+                autoincrement: autoinc,
+                on_conflict: None,
+            });
+        }
+        Ok(t)
+    }
+}
+
+impl SchemaBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn table(mut self, t: TableBuilder) -> Self {
+        self.tables.push(t);
+        self
+    }
+    /// A view from its whole `CREATE VIEW` statement.
+    pub fn view(mut self, name: &str, sql: &str) -> Self {
+        self.views.push(View {
+            name: name.to_string(),
+            sql: sql.to_string(),
+        });
+        self
+    }
+    /// A trigger from its whole `CREATE TRIGGER` statement.
+    pub fn trigger(mut self, name: &str, table: &str, sql: &str) -> Self {
+        self.triggers.push(Trigger {
+            name: name.to_string(),
+            table: table.to_string(),
+            sql: sql.to_string(),
+        });
+        self
+    }
+    /// Checks the model (types, duplicates, references) and returns it.
+    pub fn build(self) -> Result<Schema, String> {
+        let mut s = Schema::default();
+        for tb in self.tables {
+            let t = tb.build()?;
+            if s.table(&t.name).is_some() {
+                return Err(format!("duplicate table `{}`", t.name));
+            }
+            s.tables.push(t);
+        }
+        s.views = self.views;
+        s.triggers = self.triggers;
+        super::file::validate(&s)?;
+        Ok(s)
+    }
+}

@@ -1,0 +1,276 @@
+//! The declared schema model: plain data, no I/O.
+//!
+//! One `Schema` type is produced by the TOML loader (`model::file`), by the Rust builder
+//! (`model::builder`) and by introspection (`inspect`). Expressions (defaults, CHECKs,
+//! generated columns, index terms, partial-index predicates) are kept as SQL source text;
+//! views and triggers keep their whole `CREATE` statement, because SQLite stores and
+//! compares them as text.
+
+pub mod builder;
+pub mod file;
+pub mod types;
+
+use serde::{Deserialize, Serialize};
+
+/// A whole database schema (the user's objects only: never `sqlite_*` or `migrate_*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schema {
+    pub tables: Vec<Table>,
+    pub views: Vec<View>,
+    pub triggers: Vec<Trigger>,
+}
+
+/// A table with its columns, constraints and indexes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    pub name: String,
+    /// Rename hint: the table was called this before (declared models only).
+    pub renamed_from: Option<String>,
+    pub columns: Vec<Column>,
+    pub primary_key: Option<PrimaryKey>,
+    /// Table `UNIQUE` constraints (SQLite's index origin `u`). Single-column ones may be
+    /// declared on the column in TOML; the model keeps them here.
+    pub uniques: Vec<Unique>,
+    /// CHECK constraints, column-level ones (with `column` set) and table-level ones.
+    pub checks: Vec<Check>,
+    pub foreign_keys: Vec<ForeignKey>,
+    /// `CREATE INDEX` indexes on this table.
+    pub indexes: Vec<Index>,
+    pub without_rowid: bool,
+    pub strict: bool,
+}
+
+/// A column definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    /// Rename hint: the column was called this before (declared models only).
+    pub renamed_from: Option<String>,
+    /// Declared type exactly as it goes into the DDL (`VARCHAR(64)`); empty = no type.
+    pub sql_type: String,
+    pub not_null: bool,
+    /// Default as SQL source text: `0`, `-1`, `'it''s'`, `CURRENT_TIMESTAMP`,
+    /// `(datetime('now'))`. Expressions keep their parentheses.
+    pub default: Option<String>,
+    pub collate: Option<String>,
+    pub generated: Option<Generated>,
+}
+
+/// `GENERATED ALWAYS AS (expr) VIRTUAL|STORED`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generated {
+    /// The expression without its surrounding parentheses.
+    pub expr: String,
+    pub stored: bool,
+}
+
+/// Sort order of a key or index term.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Order {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// One term of a key or index: a column or an expression.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexPart {
+    /// Column name, or SQL expression source text when `expr` is true.
+    pub target: String,
+    pub expr: bool,
+    pub collate: Option<String>,
+    /// Only `Desc` is written out; `ASC` in the source is kept as `Asc`.
+    pub order: Order,
+}
+
+impl IndexPart {
+    /// A plain ascending column term.
+    pub fn column(name: impl Into<String>) -> Self {
+        IndexPart {
+            target: name.into(),
+            expr: false,
+            collate: None,
+            order: Order::Asc,
+        }
+    }
+}
+
+/// `PRIMARY KEY`, column-level or table-level (SQLite treats them alike except for
+/// `INTEGER PRIMARY KEY DESC`, which dbm renders table-level to keep the rowid alias).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrimaryKey {
+    pub name: Option<String>,
+    pub columns: Vec<IndexPart>,
+    pub autoincrement: bool,
+    pub on_conflict: Option<String>,
+}
+
+/// A table `UNIQUE (..)` constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unique {
+    pub name: Option<String>,
+    pub columns: Vec<IndexPart>,
+    pub on_conflict: Option<String>,
+}
+
+/// A CHECK constraint. `column` set means it is written on that column's definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: Option<String>,
+    /// The expression without its surrounding parentheses.
+    pub expr: String,
+    pub column: Option<String>,
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+    pub ref_table: String,
+    /// Empty means "the referenced table's primary key".
+    pub ref_columns: Vec<String>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
+    /// `DEFERRABLE INITIALLY DEFERRED`.
+    pub deferred: bool,
+}
+
+/// `ON DELETE` / `ON UPDATE` action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FkAction {
+    #[default]
+    NoAction,
+    Restrict,
+    SetNull,
+    SetDefault,
+    Cascade,
+}
+
+impl FkAction {
+    /// The SQL words, as `PRAGMA foreign_key_list` spells them.
+    pub fn sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+            FkAction::Cascade => "CASCADE",
+        }
+    }
+
+    /// Parses the SQL words (any case, any spacing).
+    pub fn parse(s: &str) -> Option<FkAction> {
+        let norm: String = s
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_uppercase();
+        Some(match norm.as_str() {
+            "NO ACTION" => FkAction::NoAction,
+            "RESTRICT" => FkAction::Restrict,
+            "SET NULL" => FkAction::SetNull,
+            "SET DEFAULT" => FkAction::SetDefault,
+            "CASCADE" => FkAction::Cascade,
+            _ => return None,
+        })
+    }
+}
+
+/// A `CREATE INDEX`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    pub name: String,
+    pub unique: bool,
+    pub parts: Vec<IndexPart>,
+    /// Partial-index predicate source text (after `WHERE`).
+    pub where_clause: Option<String>,
+}
+
+/// A view; `sql` is the whole `CREATE VIEW` statement as SQLite stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct View {
+    pub name: String,
+    pub sql: String,
+}
+
+/// A trigger; `sql` is the whole `CREATE TRIGGER` statement as SQLite stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    pub name: String,
+    pub table: String,
+    pub sql: String,
+}
+
+/// SQLite compares identifiers ASCII-case-insensitively.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// Key for maps of names (ASCII lower case, as SQLite folds identifiers).
+pub fn name_key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+impl Schema {
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| same_name(&t.name, name))
+    }
+    pub fn table_mut(&mut self, name: &str) -> Option<&mut Table> {
+        self.tables.iter_mut().find(|t| same_name(&t.name, name))
+    }
+    pub fn view(&self, name: &str) -> Option<&View> {
+        self.views.iter().find(|v| same_name(&v.name, name))
+    }
+    pub fn trigger(&self, name: &str) -> Option<&Trigger> {
+        self.triggers.iter().find(|t| same_name(&t.name, name))
+    }
+    /// Drops rename hints (they describe history, not the schema).
+    pub fn without_hints(&self) -> Schema {
+        let mut s = self.clone();
+        for t in &mut s.tables {
+            t.renamed_from = None;
+            for c in &mut t.columns {
+                c.renamed_from = None;
+            }
+        }
+        s
+    }
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| same_name(&c.name, name))
+    }
+    pub fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
+        self.columns.iter_mut().find(|c| same_name(&c.name, name))
+    }
+    pub fn index(&self, name: &str) -> Option<&Index> {
+        self.indexes.iter().find(|i| same_name(&i.name, name))
+    }
+    /// True when the table has a rowid (it is not `WITHOUT ROWID`).
+    pub fn has_rowid(&self) -> bool {
+        !self.without_rowid
+    }
+    /// The column that aliases the rowid (`INTEGER PRIMARY KEY`), if any.
+    pub fn rowid_alias(&self) -> Option<&Column> {
+        if self.without_rowid {
+            return None;
+        }
+        let pk = self.primary_key.as_ref()?;
+        if pk.columns.len() != 1 || pk.columns[0].expr {
+            return None;
+        }
+        let col = self.column(&pk.columns[0].target)?;
+        col.sql_type
+            .eq_ignore_ascii_case("INTEGER")
+            .then_some(col)
+    }
+    /// Names of the primary-key columns (empty when there is none).
+    pub fn pk_columns(&self) -> Vec<&str> {
+        self.primary_key
+            .as_ref()
+            .map(|pk| pk.columns.iter().map(|p| p.target.as_str()).collect())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,1 @@
+//! The migration repository: folder, `migrate.cfg`, numbered up/down scripts, checksums.

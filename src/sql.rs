@@ -1,0 +1,193 @@
+//! SQL text helpers shared by every stage: quoting, and a token-level normal form built on
+//! SQLite's own tokenizer (from `sqlite3-parser`), so comparisons never depend on spacing,
+//! case or identifier quoting.
+
+use sqlite3_parser::dialect::TokenType;
+use sqlite3_parser::lexer::sql::Tokenizer;
+use sqlite3_parser::lexer::Scanner;
+
+/// Quotes an identifier: `a"b` → `"a""b"`. Every identifier dbm writes goes through this.
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quotes a string literal: `it's` → `'it''s'`.
+pub fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Removes SQL quoting from an identifier token: `"a""b"` → `a"b`, `[x]` → `x`.
+pub fn unquote(raw: &str) -> String {
+    let b = raw.as_bytes();
+    if b.len() >= 2 {
+        match (b[0], b[b.len() - 1]) {
+            (b'[', b']') => return raw[1..raw.len() - 1].to_string(),
+            (q @ (b'"' | b'`' | b'\''), e) if e == q => {
+                let q = q as char;
+                return raw[1..raw.len() - 1].replace(&format!("{q}{q}"), &q.to_string());
+            }
+            _ => {}
+        }
+    }
+    raw.to_string()
+}
+
+/// One token of SQL text with its byte span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tok<'a> {
+    pub text: &'a str,
+    pub kind: TokenType,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Tokenizes SQL text (comments and white space dropped). `None` if it does not lex.
+pub fn tokens(sql: &str) -> Option<Vec<Tok<'_>>> {
+    let mut s = Scanner::new(Tokenizer::new());
+    let input = sql.as_bytes();
+    let mut out = vec![];
+    loop {
+        match s.scan(input) {
+            Ok((start, Some((tok, kind)), end)) => {
+                let text = std::str::from_utf8(tok).ok()?;
+                let _ = text;
+                out.push(Tok {
+                    text: &sql[start..end],
+                    kind,
+                    start,
+                    end,
+                });
+            }
+            Ok((_, None, _)) => return Some(out),
+            Err(_) => return None,
+        }
+    }
+}
+
+fn is_identifier_like(t: &Tok<'_>) -> bool {
+    let first = t.text.as_bytes().first().copied().unwrap_or(b' ');
+    matches!(first, b'"' | b'`' | b'[') || first.is_ascii_alphabetic() || first == b'_' || first >= 0x80
+}
+
+/// A canonical form of SQL text for comparison: tokens separated by one space, identifiers
+/// and keywords unquoted and lower-cased (SQLite folds ASCII case), literals kept verbatim.
+/// Text that does not lex is compared by its trimmed self.
+pub fn normalize(sql: &str) -> String {
+    let trimmed = sql.trim().trim_end_matches(';').trim();
+    let Some(toks) = tokens(trimmed) else {
+        return trimmed.to_string();
+    };
+    let mut out = String::with_capacity(trimmed.len());
+    for t in toks {
+        if t.kind == TokenType::TK_SEMI {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        if t.text.starts_with('\'') || t.text.starts_with(['x', 'X']) && t.text.get(1..2) == Some("'") {
+            out.push_str(t.text);
+        } else if is_identifier_like(&t) {
+            out.push_str(&unquote(t.text).to_ascii_lowercase());
+        } else {
+            out.push_str(&t.text.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// Whether `sql` mentions the identifier `name` (quoted or not, any ASCII case) as a token.
+pub fn mentions(sql: &str, name: &str) -> bool {
+    match tokens(sql) {
+        Some(toks) => toks
+            .iter()
+            .any(|t| is_identifier_like(t) && unquote(t.text).eq_ignore_ascii_case(name)
+                || t.text.starts_with('\'') && unquote(t.text).eq_ignore_ascii_case(name)),
+        None => sql.to_ascii_lowercase().contains(&name.to_ascii_lowercase()),
+    }
+}
+
+/// Whether a default/expression text is a plain literal (number, string, blob, NULL,
+/// TRUE/FALSE), possibly signed: such defaults are allowed by `ALTER TABLE ADD COLUMN`.
+pub fn is_constant_literal(expr: &str) -> bool {
+    let Some(toks) = tokens(expr.trim()) else {
+        return false;
+    };
+    let rest: &[Tok<'_>] = match toks.first() {
+        Some(t) if matches!(t.kind, TokenType::TK_MINUS | TokenType::TK_PLUS) => &toks[1..],
+        _ => &toks[..],
+    };
+    match rest {
+        [t] => {
+            matches!(
+                t.kind,
+                TokenType::TK_INTEGER | TokenType::TK_FLOAT | TokenType::TK_STRING | TokenType::TK_BLOB | TokenType::TK_NULL
+            ) || t.text.eq_ignore_ascii_case("true")
+                || t.text.eq_ignore_ascii_case("false")
+        }
+        _ => false,
+    }
+}
+
+/// Removes one pair of outer parentheses that wraps the whole expression.
+pub fn strip_outer_parens(expr: &str) -> &str {
+    let e = expr.trim();
+    if !(e.starts_with('(') && e.ends_with(')')) {
+        return e;
+    }
+    let Some(toks) = tokens(e) else { return e };
+    let mut depth = 0i32;
+    for (i, t) in toks.iter().enumerate() {
+        match t.kind {
+            TokenType::TK_LP => depth += 1,
+            TokenType::TK_RP => {
+                depth -= 1;
+                if depth == 0 && i != toks.len() - 1 {
+                    return e;
+                }
+            }
+            _ => {}
+        }
+    }
+    e[1..e.len() - 1].trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(unquote("\"a\"\"b\""), "a\"b");
+        assert_eq!(unquote("[x y]"), "x y");
+        assert_eq!(unquote("`y`"), "y");
+    }
+
+    #[test]
+    fn normal_form_ignores_spacing_case_and_quotes() {
+        assert_eq!(
+            normalize("CREATE VIEW v AS SELECT \"A\" FROM t WHERE x='Q'"),
+            normalize("create view  v as\n select a from \"t\" where x = 'Q';")
+        );
+        assert_ne!(normalize("SELECT 'a'"), normalize("SELECT 'A'"));
+    }
+
+    #[test]
+    fn literals() {
+        assert!(is_constant_literal("-1"));
+        assert!(is_constant_literal("'it''s'"));
+        assert!(is_constant_literal("NULL"));
+        assert!(!is_constant_literal("CURRENT_TIMESTAMP"));
+        assert!(!is_constant_literal("(datetime('now'))"));
+        assert_eq!(strip_outer_parens("(a) + (b)"), "(a) + (b)");
+        assert_eq!(strip_outer_parens("((a))"), "(a)");
+    }
+
+    #[test]
+    fn mentions_tokens_only() {
+        assert!(mentions("SELECT * FROM \"Post\"", "post"));
+        assert!(!mentions("SELECT * FROM posts", "post"));
+    }
+}
