@@ -1,1 +1,208 @@
-//! `dbm.toml` and the precedence flags > DATABASE_URL > file > defaults.
+//! `dbm.toml` and the settings precedence: command-line flags > `DATABASE_URL` (for the
+//! database) > the file > defaults.
+
+use crate::{Error, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Default file names, as in the tutorial.
+pub const DEFAULT_CONFIG: &str = "dbm.toml";
+pub const DEFAULT_DATABASE: &str = "app.db";
+pub const DEFAULT_REPOSITORY: &str = "db_repository";
+pub const DEFAULT_MODEL: &str = "models.toml";
+
+/// The `dbm.toml` file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// A path, or a `sqlite:///path` URL.
+    pub database: Option<String>,
+    pub repository: Option<PathBuf>,
+    pub model: Option<PathBuf>,
+    /// Oldest SQLite the scripts must run on, e.g. "3.35" (default) or "3.53".
+    pub min_sqlite: Option<String>,
+    /// Backups before destructive steps: "auto" (default), "always" or "never".
+    pub backup: Option<String>,
+    /// How long to wait for another migrator's lock, in seconds.
+    pub lock_timeout: Option<u64>,
+}
+
+/// Values given on the command line (highest precedence).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub database: Option<String>,
+    pub repository: Option<PathBuf>,
+    pub model: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: PathBuf,
+    pub repository: PathBuf,
+    pub model: PathBuf,
+    /// Where the model came from is explicit (flag or file), so a missing file is an error.
+    pub min_sqlite: (u32, u32, u32),
+    pub backup: String,
+    pub lock_timeout: u64,
+}
+
+/// `sqlite:///app.db` → `app.db`, `sqlite:////abs/app.db` → `/abs/app.db`; plain paths pass.
+pub fn database_path(url_or_path: &str) -> Result<PathBuf> {
+    let s = url_or_path.trim();
+    if let Some(rest) = s.strip_prefix("sqlite:///") {
+        if rest.is_empty() {
+            return Err(Error::Usage(format!("database URL `{s}` names no file")));
+        }
+        return Ok(PathBuf::from(rest));
+    }
+    if s.starts_with("sqlite:") {
+        return Err(Error::Usage(format!(
+            "database URL `{s}` is not of the form sqlite:///path"
+        )));
+    }
+    if s.contains("://") {
+        return Err(Error::Usage(format!(
+            "database `{s}`: dbm works with SQLite files only (a path or sqlite:///path)"
+        )));
+    }
+    if s.is_empty() {
+        return Err(Error::Usage("empty database path".into()));
+    }
+    Ok(PathBuf::from(s))
+}
+
+/// Parses "3.35" / "3.53.0" into a version triple.
+pub fn parse_sqlite_version(s: &str) -> Result<(u32, u32, u32)> {
+    let nums: Vec<&str> = s.trim().split('.').collect();
+    let bad = || Error::Usage(format!("min_sqlite `{s}` is not a version like 3.35"));
+    if nums.len() < 2 || nums.len() > 3 {
+        return Err(bad());
+    }
+    let n = |i: usize| -> Result<u32> {
+        nums.get(i)
+            .map(|x| x.parse::<u32>().map_err(|_| bad()))
+            .unwrap_or(Ok(0))
+    };
+    Ok((n(0)?, n(1)?, n(2)?))
+}
+
+impl Settings {
+    /// Resolves settings from flags, the environment and `dbm.toml`.
+    pub fn resolve(o: &Overrides, env_database_url: Option<String>) -> Result<Settings> {
+        let (file, base) = match &o.config {
+            Some(p) => {
+                if !p.is_file() {
+                    return Err(Error::File {
+                        path: p.clone(),
+                        message: "config file not found".into(),
+                    });
+                }
+                (Some(read_config(p)?), p.parent().map(Path::to_path_buf).unwrap_or_default())
+            }
+            None => {
+                let p = PathBuf::from(DEFAULT_CONFIG);
+                if p.is_file() {
+                    (Some(read_config(&p)?), PathBuf::new())
+                } else {
+                    (None, PathBuf::new())
+                }
+            }
+        };
+        let file = file.unwrap_or_default();
+        let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let database = match (&o.database, env_database_url.filter(|s| !s.is_empty()), &file.database) {
+            (Some(flag), _, _) => database_path(flag)?,
+            (None, Some(env), _) => database_path(&env)?,
+            (None, None, Some(f)) => rel(database_path(f)?),
+            (None, None, None) => PathBuf::from(DEFAULT_DATABASE),
+        };
+        let repository = match (&o.repository, &file.repository) {
+            (Some(p), _) => p.clone(),
+            (None, Some(p)) => rel(p.clone()),
+            _ => PathBuf::from(DEFAULT_REPOSITORY),
+        };
+        let model = match (&o.model, &file.model) {
+            (Some(p), _) => p.clone(),
+            (None, Some(p)) => rel(p.clone()),
+            _ => PathBuf::from(DEFAULT_MODEL),
+        };
+        let min_sqlite = match &file.min_sqlite {
+            Some(v) => parse_sqlite_version(v)?,
+            None => (3, 35, 0),
+        };
+        let backup = file.backup.clone().unwrap_or_else(|| "auto".into());
+        if !matches!(backup.as_str(), "auto" | "always" | "never") {
+            return Err(Error::Usage(format!(
+                "dbm.toml: backup = `{backup}`: use \"auto\", \"always\" or \"never\""
+            )));
+        }
+        Ok(Settings {
+            database,
+            repository,
+            model,
+            min_sqlite,
+            backup,
+            lock_timeout: file.lock_timeout.unwrap_or(30),
+        })
+    }
+}
+
+fn read_config(path: &Path) -> Result<ConfigFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::File {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| {
+        let offset = e.span().map(|s| s.start).unwrap_or(0).min(text.len());
+        let line = text[..offset].matches('\n').count() + 1;
+        Error::File {
+            path: path.to_path_buf(),
+            message: format!("line {line}: {}", e.message().trim()),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(database_path("sqlite:///app.db").unwrap(), PathBuf::from("app.db"));
+        assert_eq!(database_path("sqlite:////tmp/a.db").unwrap(), PathBuf::from("/tmp/a.db"));
+        assert_eq!(database_path("x.db").unwrap(), PathBuf::from("x.db"));
+        assert!(database_path("postgres://x").is_err());
+    }
+
+    #[test]
+    fn precedence_flag_env_default() {
+        let o = Overrides {
+            database: Some("flag.db".into()),
+            ..Overrides::default()
+        };
+        let s = Settings::resolve(&o, Some("sqlite:///env.db".into())).unwrap();
+        assert_eq!(s.database, PathBuf::from("flag.db"));
+        let s = Settings::resolve(&Overrides::default(), Some("sqlite:///env.db".into())).unwrap();
+        assert_eq!(s.database, PathBuf::from("env.db"));
+    }
+
+    #[test]
+    fn config_file_and_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("dbm.toml");
+        std::fs::write(&cfg, "database = \"sqlite:///data/app.db\"\nrepository = \"repo\"\nmin_sqlite = \"3.53\"\n").unwrap();
+        let o = Overrides {
+            config: Some(cfg.clone()),
+            ..Overrides::default()
+        };
+        let s = Settings::resolve(&o, None).unwrap();
+        assert_eq!(s.database, dir.path().join("data/app.db"));
+        assert_eq!(s.repository, dir.path().join("repo"));
+        assert_eq!(s.min_sqlite, (3, 53, 0));
+        std::fs::write(&cfg, "database = \"a.db\"\nbogus = 1\n").unwrap();
+        let e = Settings::resolve(&o, None).unwrap_err().to_string();
+        assert!(e.contains("dbm.toml") && e.contains("line 2"), "{e}");
+    }
+}

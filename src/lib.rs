@@ -9,9 +9,11 @@ pub mod config;
 pub mod diff;
 pub mod error;
 pub mod inspect;
+pub mod lint;
 pub mod model;
 pub mod plan;
 pub mod repository;
 pub mod sql;
+pub mod workflow;
 
 pub use error::{Error, Result};

@@ -8,7 +8,7 @@ mod compute;
 mod describe;
 
 pub use compute::{canonical, diff, Renames};
-pub use describe::Risk;
+pub use describe::{affinity, header_lines, rename_hints, worst_risk, Described, Risk};
 
 use crate::model::{Check, Column, ForeignKey, Index, PrimaryKey, Table, Trigger, Unique, View};
 use serde::Serialize;
