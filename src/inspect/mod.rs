@@ -158,7 +158,10 @@ struct XInfo {
 fn build_table(conn: &Connection, row: &SchemaRow, index_rows: &[&SchemaRow]) -> Result<Table> {
     let name = &row.name;
     let bad = |what: String| Error::Inspect(format!("table `{name}`: {what}"));
-    let sql = row.sql.as_deref().ok_or_else(|| bad("no CREATE statement".into()))?;
+    let sql = row
+        .sql
+        .as_deref()
+        .ok_or_else(|| bad("no CREATE statement".into()))?;
     let parsed = match parse_table(sql).map_err(bad)? {
         TableSql::Virtual => return Err(unsupported_virtual(name)),
         TableSql::Table(t) => t,
@@ -256,7 +259,9 @@ fn build_index(conn: &Connection, name: &str, sql: &str) -> Result<Index> {
         "SELECT cid, name FROM pragma_index_xinfo(?1, 'main') WHERE key ORDER BY seqno",
     )?;
     let keys = stmt
-        .query_map([name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)))?
+        .query_map([name], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     if keys.len() != parsed.terms.len() {
         return Err(bad(format!(

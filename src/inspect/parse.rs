@@ -5,14 +5,12 @@
 //! from token byte spans of the same text, because the AST keeps no spans and its `Display`
 //! reformats. The AST is converted right here so the arena never leaves this module.
 
-use crate::model::{
-    Check, FkAction, ForeignKey, Generated, IndexPart, Order, PrimaryKey, Unique,
-};
+use crate::model::{Check, FkAction, ForeignKey, Generated, IndexPart, Order, PrimaryKey, Unique};
 use crate::sql::{tokens, unquote, Tok};
 use sqlite3_parser::ast::{
-    Cmd, ColumnConstraint, CreateTableBody, DeferSubclause, Expr, ForeignKeyClause,
-    IndexedColumn, InitDeferredPred, Literal, RefAct, RefArg, ResolveType, SortOrder,
-    SortedColumn, Stmt, TabFlags, TableConstraint,
+    Cmd, ColumnConstraint, CreateTableBody, DeferSubclause, Expr, ForeignKeyClause, IndexedColumn,
+    InitDeferredPred, Literal, RefAct, RefArg, ResolveType, SortOrder, SortedColumn, Stmt,
+    TabFlags, TableConstraint,
 };
 use sqlite3_parser::dialect::TokenType;
 use sqlite3_parser::lexer::sql::Parser;
@@ -131,8 +129,9 @@ fn parts(columns: &[ParsedColumn], terms: &[SortedColumn<'_>]) -> Result<Vec<Ind
     terms
         .iter()
         .map(|t| {
-            let (col, collate) = term_column(&t.expr)
-                .ok_or_else(|| "expressions are not allowed in PRIMARY KEY or UNIQUE".to_string())?;
+            let (col, collate) = term_column(&t.expr).ok_or_else(|| {
+                "expressions are not allowed in PRIMARY KEY or UNIQUE".to_string()
+            })?;
             Ok(IndexPart {
                 target: canonical(columns, col),
                 expr: false,
@@ -333,11 +332,19 @@ pub(crate) fn parse_table(sql: &str) -> Result<TableSql, String> {
                     clause,
                     defer_clause,
                 } => {
-                    let f = fk(&t.columns, cname, vec![col_name.clone()], clause, defer_clause);
+                    let f = fk(
+                        &t.columns,
+                        cname,
+                        vec![col_name.clone()],
+                        clause,
+                        defer_clause,
+                    );
                     t.foreign_keys.push(f);
                 }
                 ColumnConstraint::Generated { typ, .. } => {
-                    let stored = typ.as_ref().is_some_and(|id| id.0.eq_ignore_ascii_case("STORED"));
+                    let stored = typ
+                        .as_ref()
+                        .is_some_and(|id| id.0.eq_ignore_ascii_case("STORED"));
                     t.columns[ci].generated = Some(Generated {
                         expr: gen_texts.next().ok_or_else(mismatch)?,
                         stored,

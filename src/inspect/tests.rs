@@ -316,10 +316,26 @@ fn foreign_keys() {
         t.foreign_keys,
         vec![
             fk(None, &["pid"], "p2", &[], Cascade, NoAction, false),
-            fk(Some("fk_q"), &["qid"], "p2", &["id"], Restrict, SetNull, true),
+            fk(
+                Some("fk_q"),
+                &["qid"],
+                "p2",
+                &["id"],
+                Restrict,
+                SetNull,
+                true
+            ),
             fk(None, &["rid"], "p2", &["id"], NoAction, NoAction, false),
             fk(None, &["sid"], "p2", &["id"], NoAction, NoAction, false),
-            fk(Some("fk_ab"), &["ra", "rb"], "parent", &["a", "b"], SetDefault, Cascade, true),
+            fk(
+                Some("fk_ab"),
+                &["ra", "rb"],
+                "parent",
+                &["a", "b"],
+                SetDefault,
+                Cascade,
+                true
+            ),
             fk(None, &["ra"], "Parent", &[], NoAction, NoAction, false),
         ]
     );
@@ -362,7 +378,10 @@ fn indexes() {
             where_clause: None
         }
     );
-    assert_eq!(ix("t_part").where_clause.as_deref(), Some("b IS NOT NULL AND a > 0"));
+    assert_eq!(
+        ix("t_part").where_clause.as_deref(),
+        Some("b IS NOT NULL AND a > 0")
+    );
     assert_eq!(ix("t_part").parts, vec![IndexPart::column("a")]);
     assert_eq!(
         ix("t_expr").parts,
@@ -397,7 +416,8 @@ fn views_triggers_and_ordering() {
         vec![
             View {
                 name: "V1".into(),
-                sql: "CREATE VIEW \"V1\"(y) AS\n           SELECT x   FROM \"A\" -- kept verbatim".into()
+                sql: "CREATE VIEW \"V1\"(y) AS\n           SELECT x   FROM \"A\" -- kept verbatim"
+                    .into()
             },
             View {
                 name: "v2".into(),
@@ -459,12 +479,14 @@ fn odd_identifiers() {
 
 #[test]
 fn internal_objects_are_skipped() {
-    let c = db("CREATE TABLE migrate_version(version INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT);
+    let c = db(
+        "CREATE TABLE migrate_version(version INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT);
          CREATE INDEX migrate_version_at ON migrate_version(at);
          CREATE TRIGGER migrate_tr AFTER INSERT ON migrate_version BEGIN SELECT 1; END;
          CREATE TABLE t(id INTEGER PRIMARY KEY AUTOINCREMENT);
          INSERT INTO t DEFAULT VALUES; INSERT INTO migrate_version(at) VALUES ('x');
-         ANALYZE;");
+         ANALYZE;",
+    );
     let s = inspect(&c).unwrap();
     let names: Vec<&str> = s.tables.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["t"]);
@@ -485,7 +507,11 @@ fn empty_database() {
 fn temp_table_does_not_shadow_main() {
     let c = db("CREATE TABLE t(a INT, b INT); CREATE TEMP TABLE t(z TEXT);");
     let s = inspect(&c).unwrap();
-    let names: Vec<&str> = s.tables[0].columns.iter().map(|c| c.name.as_str()).collect();
+    let names: Vec<&str> = s.tables[0]
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
     assert_eq!(names, ["a", "b"]);
 }
 
@@ -496,7 +522,10 @@ fn virtual_tables_are_unsupported() {
         Err(Error::Unsupported(m)) => assert_eq!(m, "virtual table `docs` is not supported"),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(inspect_table(&c, "docs"), Err(Error::Unsupported(_))));
+    assert!(matches!(
+        inspect_table(&c, "docs"),
+        Err(Error::Unsupported(_))
+    ));
 }
 
 #[test]
@@ -513,8 +542,11 @@ fn altered_tables_round_trip_through_sqlite_rewrites() {
     assert_eq!(t.columns[1].name, "bee");
     assert_eq!(t.columns[2].default.as_deref(), Some("'x'"));
     assert_eq!(t.columns[2].collate.as_deref(), Some("NOCASE"));
-    let checks: Vec<(&str, Option<&str>)> =
-        t.checks.iter().map(|c| (c.expr.as_str(), c.name.as_deref())).collect();
+    let checks: Vec<(&str, Option<&str>)> = t
+        .checks
+        .iter()
+        .map(|c| (c.expr.as_str(), c.name.as_deref()))
+        .collect();
     assert_eq!(checks, [("bee > 0", None), ("a < 100", Some("small"))]);
 }
 
@@ -548,4 +580,60 @@ fn default_text_rules() {
     assert_eq!(default_text("-'a'"), "(-'a')");
     assert_eq!(default_text("1 -- c\n"), "1");
     assert_eq!(default_text("1 + 1 -- c\n"), "(1 + 1 -- c\n)");
+}
+
+#[test]
+fn parse_errors_are_reported() {
+    assert!(parse::parse_table("CREATE TABLE").is_err());
+    assert!(parse::parse_table("CREATE VIEW v AS SELECT 1").is_err());
+    assert!(parse::parse_table("CREATE TABLE t AS SELECT 1").is_err());
+    assert!(parse::parse_index("CREATE INDEX i ON t(").is_err());
+    assert!(matches!(
+        parse::parse_table("CREATE VIRTUAL TABLE v USING fts5(a)"),
+        Ok(parse::TableSql::Virtual)
+    ));
+    let e = build_index(
+        &db("CREATE TABLE t(a)"),
+        "nope",
+        "CREATE INDEX nope ON t(a)",
+    );
+    match e {
+        Err(Error::Inspect(m)) => assert!(m.starts_with("index `nope`"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn if_not_exists_quoted_type_and_keyword_names() {
+    let t = table(
+        "CREATE TABLE IF NOT EXISTS t(
+            key \"custom type\" DEFAULT TRUE,
+            action INT DEFAULT (CAST('1' AS INT)) CHECK (action IS NOT NULL) REFERENCES t(key),
+            replace TEXT AS (key || 'x') STORED
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS t_ix ON t(replace, action) WHERE key IS NOT NULL;",
+        "t",
+    );
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["key", "action", "replace"]);
+    // SQLite dequotes a quoted type name; the pragma's text is what the model keeps.
+    assert_eq!(t.columns[0].sql_type, "custom type");
+    assert_eq!(t.columns[0].default.as_deref(), Some("TRUE"));
+    assert_eq!(t.columns[1].default.as_deref(), Some("(CAST('1' AS INT))"));
+    assert_eq!(t.checks[0].expr, "action IS NOT NULL");
+    assert_eq!(t.foreign_keys[0].ref_columns, ["key"]);
+    assert_eq!(
+        t.columns[2].generated,
+        Some(Generated {
+            expr: "key || 'x'".into(),
+            stored: true
+        })
+    );
+    let ix = &t.indexes[0];
+    assert!(ix.unique);
+    assert_eq!(
+        ix.parts,
+        vec![IndexPart::column("replace"), IndexPart::column("action")]
+    );
+    assert_eq!(ix.where_clause.as_deref(), Some("key IS NOT NULL"));
 }
