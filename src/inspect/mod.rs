@@ -1,9 +1,25 @@
 //! Live database → [`Schema`]. Reads `sqlite_schema` (parsed with `sqlite3-parser`) and
 //! cross-checks with the `pragma_*` table-valued functions.
+//!
+//! Conventions (the renderer relies on them for an exact round trip):
+//! tables, views and triggers are sorted by name (ASCII case-insensitive, then exact), a
+//! table's indexes by name, columns by cid; constraints keep text order. Names are unquoted.
+//! Column types come verbatim from `pragma_table_xinfo`; defaults from its `dflt_value`, kept
+//! as they are when a single token or a signed number and parenthesised otherwise.
+//! Expression texts (CHECK, generated, index terms, WHERE) are exact source spans.
 
-use crate::model::Schema;
-use crate::Result;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+use crate::model::{Column, Index, IndexPart, Schema, Table, Trigger, View};
+use crate::sql::{tokens, Tok};
+use crate::{Error, Result};
+use parse::{parse_index, parse_table, TableSql};
 use rusqlite::Connection;
+use sqlite3_parser::dialect::TokenType;
+use std::cmp::Ordering;
+use std::collections::HashMap;
 
 /// Whether a table name belongs to SQLite or to dbm's bookkeeping, not the user's schema.
 pub fn is_internal(name: &str) -> bool {
@@ -11,8 +27,289 @@ pub fn is_internal(name: &str) -> bool {
     l.starts_with("sqlite_") || l.starts_with("migrate_")
 }
 
-/// Reads the user's schema from a live database.
+/// ASCII case-insensitive, then exact: the order of every named list in an inspected schema.
+fn name_order(a: &str, b: &str) -> Ordering {
+    a.to_ascii_lowercase()
+        .cmp(&b.to_ascii_lowercase())
+        .then_with(|| a.cmp(b))
+}
+
+/// One row of `sqlite_schema`.
+struct SchemaRow {
+    kind: String,
+    name: String,
+    tbl_name: String,
+    sql: Option<String>,
+}
+
+fn schema_rows(conn: &Connection, filter: &str, arg: Option<&str>) -> Result<Vec<SchemaRow>> {
+    let q = format!("SELECT type, name, tbl_name, sql FROM main.sqlite_schema {filter}");
+    let mut stmt = conn.prepare(&q)?;
+    let map = |r: &rusqlite::Row<'_>| {
+        Ok(SchemaRow {
+            kind: r.get(0)?,
+            name: r.get(1)?,
+            tbl_name: r.get(2)?,
+            sql: r.get(3)?,
+        })
+    };
+    let rows = match arg {
+        Some(a) => stmt.query_map([a], map)?.collect::<Result<Vec<_>, _>>()?,
+        None => stmt.query_map([], map)?.collect::<Result<Vec<_>, _>>()?,
+    };
+    Ok(rows)
+}
+
+fn is_virtual_sql(sql: &str) -> bool {
+    let Some(toks) = tokens(sql) else {
+        return false;
+    };
+    let words: Vec<&Tok<'_>> = toks.iter().take(2).collect();
+    matches!(words.as_slice(), [c, v] if c.kind == TokenType::TK_CREATE && v.kind == TokenType::TK_VIRTUAL)
+}
+
+fn unsupported_virtual(name: &str) -> Error {
+    Error::Unsupported(format!("virtual table `{name}` is not supported"))
+}
+
+/// Reads the user's schema from a live database (the `main` schema).
 pub fn inspect(conn: &Connection) -> Result<Schema> {
-    let _ = conn;
-    Err(crate::Error::Unsupported("inspect is not written yet".into()))
+    let rows = schema_rows(conn, "", None)?;
+
+    // Virtual tables first: their shadow tables look like ordinary tables otherwise.
+    let mut virtuals: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.kind == "table" && r.sql.as_deref().is_some_and(is_virtual_sql))
+        .map(|r| r.name.as_str())
+        .collect();
+    virtuals.sort_by(|a, b| name_order(a, b));
+    if let Some(v) = virtuals.first() {
+        return Err(unsupported_virtual(v));
+    }
+
+    let mut indexes: HashMap<String, Vec<&SchemaRow>> = HashMap::new();
+    for r in rows.iter().filter(|r| r.kind == "index" && r.sql.is_some()) {
+        indexes
+            .entry(r.tbl_name.to_ascii_lowercase())
+            .or_default()
+            .push(r);
+    }
+
+    let mut schema = Schema::default();
+    for r in &rows {
+        match r.kind.as_str() {
+            "table" if !is_internal(&r.name) => {
+                let idx = indexes
+                    .get(&r.tbl_name.to_ascii_lowercase())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                schema.tables.push(build_table(conn, r, idx)?);
+            }
+            "view" if !is_internal(&r.name) => schema.views.push(View {
+                name: r.name.clone(),
+                sql: r.sql.clone().unwrap_or_default(),
+            }),
+            "trigger" if !is_internal(&r.tbl_name) => schema.triggers.push(Trigger {
+                name: r.name.clone(),
+                table: r.tbl_name.clone(),
+                sql: r.sql.clone().unwrap_or_default(),
+            }),
+            _ => {}
+        }
+    }
+    schema.tables.sort_by(|a, b| name_order(&a.name, &b.name));
+    schema.views.sort_by(|a, b| name_order(&a.name, &b.name));
+    schema.triggers.sort_by(|a, b| name_order(&a.name, &b.name));
+    Ok(schema)
+}
+
+/// Reads one table (with its indexes) by name, ASCII case-insensitively. `None` when there
+/// is no such table or it is internal (`sqlite_*`, `migrate_*`).
+pub fn inspect_table(conn: &Connection, name: &str) -> Result<Option<Table>> {
+    if is_internal(name) {
+        return Ok(None);
+    }
+    let rows = schema_rows(
+        conn,
+        "WHERE tbl_name = ?1 COLLATE NOCASE AND type IN ('table', 'index') AND sql IS NOT NULL",
+        Some(name),
+    )?;
+    let Some(table) = rows
+        .iter()
+        .find(|r| r.kind == "table" && r.name.eq_ignore_ascii_case(name))
+    else {
+        return Ok(None);
+    };
+    if table.sql.as_deref().is_some_and(is_virtual_sql) {
+        return Err(unsupported_virtual(&table.name));
+    }
+    let idx: Vec<&SchemaRow> = rows.iter().filter(|r| r.kind == "index").collect();
+    build_table(conn, table, &idx).map(Some)
+}
+
+/// One row of `pragma_table_xinfo`.
+struct XInfo {
+    name: String,
+    sql_type: String,
+    dflt: Option<String>,
+    hidden: i64,
+}
+
+fn build_table(conn: &Connection, row: &SchemaRow, index_rows: &[&SchemaRow]) -> Result<Table> {
+    let name = &row.name;
+    let bad = |what: String| Error::Inspect(format!("table `{name}`: {what}"));
+    let sql = row
+        .sql
+        .as_deref()
+        .ok_or_else(|| bad("no CREATE statement".into()))?;
+    let parsed = match parse_table(sql).map_err(bad)? {
+        TableSql::Virtual => return Err(unsupported_virtual(name)),
+        TableSql::Table(t) => t,
+    };
+
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, type, dflt_value, hidden FROM pragma_table_xinfo(?1, 'main') ORDER BY cid",
+    )?;
+    let xinfo = stmt
+        .query_map([name], |r| {
+            Ok(XInfo {
+                name: r.get(0)?,
+                sql_type: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                dflt: r.get(2)?,
+                hidden: r.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    if xinfo.len() != parsed.columns.len() {
+        return Err(bad(format!(
+            "{} columns parsed, {} reported by SQLite",
+            parsed.columns.len(),
+            xinfo.len()
+        )));
+    }
+
+    let mut columns = Vec::with_capacity(xinfo.len());
+    for (x, p) in xinfo.into_iter().zip(parsed.columns) {
+        if x.name != p.name {
+            return Err(bad(format!(
+                "column `{}` parsed where SQLite reports `{}`",
+                p.name, x.name
+            )));
+        }
+        let stored = match x.hidden {
+            0 => None,
+            2 => Some(false),
+            3 => Some(true),
+            h => return Err(bad(format!("column `{}` is hidden ({h})", x.name))),
+        };
+        if stored != p.generated.as_ref().map(|g| g.stored) {
+            return Err(bad(format!(
+                "column `{}`: generated kind does not match SQLite's",
+                x.name
+            )));
+        }
+        columns.push(Column {
+            name: x.name,
+            renamed_from: None,
+            sql_type: x.sql_type,
+            not_null: p.not_null,
+            default: x.dflt.map(|d| default_text(&d)),
+            collate: p.collate,
+            generated: p.generated,
+        });
+    }
+
+    let mut fk_count =
+        conn.prepare_cached("SELECT count(DISTINCT id) FROM pragma_foreign_key_list(?1, 'main')")?;
+    let n_fk: usize = fk_count.query_row([name], |r| r.get::<_, i64>(0))? as usize;
+    if n_fk != parsed.foreign_keys.len() {
+        return Err(bad(format!(
+            "{} foreign keys parsed, {n_fk} reported by SQLite",
+            parsed.foreign_keys.len()
+        )));
+    }
+
+    let mut indexes = Vec::with_capacity(index_rows.len());
+    for r in index_rows {
+        if let Some(sql) = r.sql.as_deref() {
+            indexes.push(build_index(conn, &r.name, sql)?);
+        }
+    }
+    indexes.sort_by(|a, b| name_order(&a.name, &b.name));
+
+    Ok(Table {
+        name: name.clone(),
+        renamed_from: None,
+        columns,
+        primary_key: parsed.primary_key,
+        uniques: parsed.uniques,
+        checks: parsed.checks,
+        foreign_keys: parsed.foreign_keys,
+        indexes,
+        without_rowid: parsed.without_rowid,
+        strict: parsed.strict,
+    })
+}
+
+fn build_index(conn: &Connection, name: &str, sql: &str) -> Result<Index> {
+    let bad = |what: String| Error::Inspect(format!("index `{name}`: {what}"));
+    let parsed = parse_index(sql).map_err(bad)?;
+    // `cid` says what SQLite made of each term: a column (>= 0) or an expression (-2).
+    let mut stmt = conn.prepare_cached(
+        "SELECT cid, name FROM pragma_index_xinfo(?1, 'main') WHERE key ORDER BY seqno",
+    )?;
+    let keys = stmt
+        .query_map([name], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.len() != parsed.terms.len() {
+        return Err(bad(format!(
+            "{} terms parsed, {} reported by SQLite",
+            parsed.terms.len(),
+            keys.len()
+        )));
+    }
+    let parts = parsed
+        .terms
+        .into_iter()
+        .zip(keys)
+        .map(|(t, (cid, col))| match col {
+            Some(col) if cid >= 0 => IndexPart {
+                target: col,
+                expr: false,
+                collate: t.collate,
+                order: t.order,
+            },
+            _ => IndexPart {
+                target: t.text,
+                expr: true,
+                collate: t.collate,
+                order: t.order,
+            },
+        })
+        .collect();
+    Ok(Index {
+        name: name.to_string(),
+        unique: parsed.unique,
+        parts,
+        where_clause: parsed.where_clause,
+    })
+}
+
+/// `dflt_value` → model default: a single token or a signed number stays as it is, anything
+/// else gets back the parentheses SQLite stripped (`datetime('now')` → `(datetime('now'))`).
+fn default_text(d: &str) -> String {
+    let plain = tokens(d).and_then(|toks| match toks.as_slice() {
+        [t] => Some(t.text.to_string()),
+        [sign, num]
+            if matches!(sign.kind, TokenType::TK_MINUS | TokenType::TK_PLUS)
+                && matches!(num.kind, TokenType::TK_INTEGER | TokenType::TK_FLOAT) =>
+        {
+            Some(d[sign.start..num.end].to_string())
+        }
+        _ => None,
+    });
+    // Not trimmed: a trailing `-- comment` needs its newline before the `)`.
+    plain.unwrap_or_else(|| format!("({d})"))
 }
