@@ -8,7 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{
+    params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
+};
 
 use crate::error::{Error, Result};
 use crate::repository::{checksum, Repository, VersionFiles};
@@ -95,7 +97,9 @@ pub struct ApplyReport {
 /// Result of one [`apply_version`] step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepOutcome {
-    Applied { duration_ms: u64 },
+    Applied {
+        duration_ms: u64,
+    },
     /// Another process had already moved the database from `from` to `to`; nothing was done.
     AlreadyApplied,
 }
@@ -116,13 +120,16 @@ fn apply_err(msg: impl Into<String>) -> Error {
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
 }
 
 fn map_busy(e: rusqlite::Error, waited: Duration) -> Error {
     if is_busy(&e) {
         Error::Locked {
-            waited_secs: waited.as_secs(),
+            waited_secs: waited.as_millis().div_ceil(1000) as u64,
         }
     } else {
         Error::Sqlite(e)
@@ -188,7 +195,11 @@ pub fn version_control(conn: &Connection, repo: &Repository, version: u64) -> Re
             "INSERT INTO {} (repository_id, repository_path, version) VALUES (?1, ?2, ?3)",
             ident(&repo.version_table)
         ),
-        params![repo.repository_id, repo.root.display().to_string(), version as i64],
+        params![
+            repo.repository_id,
+            repo.root.display().to_string(),
+            version as i64
+        ],
     )?;
     tx.commit()?;
     Ok(true)
@@ -216,7 +227,10 @@ pub fn drop_version_control(conn: &Connection, repo: &Repository) -> Result<()> 
     }
     if table_exists(&tx, HISTORY_TABLE)? {
         tx.execute(
-            &format!("DELETE FROM {} WHERE repository_id = ?1", ident(HISTORY_TABLE)),
+            &format!(
+                "DELETE FROM {} WHERE repository_id = ?1",
+                ident(HISTORY_TABLE)
+            ),
             [&repo.repository_id],
         )?;
     }
@@ -269,7 +283,11 @@ pub fn history(conn: &Connection, repo: &Repository) -> Result<Vec<HistoryRow>> 
 }
 
 /// The checksum recorded when `version`'s up script was last applied.
-pub fn applied_checksum(conn: &Connection, repo: &Repository, version: u64) -> Result<Option<String>> {
+pub fn applied_checksum(
+    conn: &Connection,
+    repo: &Repository,
+    version: u64,
+) -> Result<Option<String>> {
     if !table_exists(conn, HISTORY_TABLE)? {
         return Ok(None);
     }
@@ -315,7 +333,9 @@ impl<'c> ConnGuard<'c> {
                 guard.restore_fk = true;
                 let now: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
                 if now != 0 {
-                    return Err(apply_err("could not switch foreign keys off on this connection"));
+                    return Err(apply_err(
+                        "could not switch foreign keys off on this connection",
+                    ));
                 }
             }
         }
@@ -364,7 +384,9 @@ fn split_statements(sql: &str) -> Option<Vec<Stmt<'_>>> {
         let pos = i - s;
         if kw(&toks[s], "CREATE")
             && ((pos == 1 && kw(t, "TRIGGER"))
-                || (pos == 2 && kw(t, "TRIGGER") && (kw(&toks[s + 1], "TEMP") || kw(&toks[s + 1], "TEMPORARY"))))
+                || (pos == 2
+                    && kw(t, "TRIGGER")
+                    && (kw(&toks[s + 1], "TEMP") || kw(&toks[s + 1], "TEMPORARY"))))
         {
             trigger = true;
         }
@@ -403,19 +425,23 @@ fn split_statements(sql: &str) -> Option<Vec<Stmt<'_>>> {
 /// Whether a script destroys data: `DROP TABLE`, `ALTER TABLE .. DROP [COLUMN]`, or a
 /// `-- dbm:destructive` marker line. Text that does not lex counts as destructive.
 pub fn is_destructive(sql: &str) -> bool {
-    if sql
-        .lines()
-        .any(|l| l.trim_start().to_ascii_lowercase().starts_with("-- dbm:destructive"))
-    {
+    if sql.lines().any(|l| {
+        l.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("-- dbm:destructive")
+    }) {
         return true;
     }
     let Some(stmts) = split_statements(sql) else {
         return true;
     };
     stmts.iter().any(|s| {
-        let Some(toks) = tokens(s.text) else { return true };
+        let Some(toks) = tokens(s.text) else {
+            return true;
+        };
         let starts = |a: &str, b: &str| toks.len() >= 2 && kw(&toks[0], a) && kw(&toks[1], b);
-        starts("DROP", "TABLE") || (starts("ALTER", "TABLE") && toks.iter().skip(2).any(|t| kw(t, "DROP")))
+        starts("DROP", "TABLE")
+            || (starts("ALTER", "TABLE") && toks.iter().skip(2).any(|t| kw(t, "DROP")))
     })
 }
 
@@ -440,7 +466,10 @@ fn run_script(conn: &Connection, sql: &str, file: &Path) -> Result<()> {
     for (i, s) in stmts.iter().enumerate() {
         let n = i + 1;
         let first = s.first.to_ascii_uppercase();
-        if matches!(first.as_str(), "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "VACUUM") {
+        if matches!(
+            first.as_str(),
+            "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "VACUUM"
+        ) {
             return Err(script_err(
                 file,
                 n,
@@ -571,7 +600,18 @@ pub fn apply_version(
     before_commit: &mut dyn FnMut() -> Result<()>,
 ) -> Result<StepOutcome> {
     let busy = ApplyOptions::default().busy_timeout;
-    match run_step(conn, repo, sql, file, from, to, direction, checksum, busy, before_commit)? {
+    match run_step(
+        conn,
+        repo,
+        sql,
+        file,
+        from,
+        to,
+        direction,
+        checksum,
+        busy,
+        before_commit,
+    )? {
         Step::Applied { duration_ms } => Ok(StepOutcome::Applied { duration_ms }),
         Step::Stale { found: Some(v) } if v == to => Ok(StepOutcome::AlreadyApplied),
         Step::Stale { found: Some(v) } => Err(apply_err(format!(
@@ -637,7 +677,8 @@ fn take_backup(conn: &Connection, from: u64) -> Result<Option<PathBuf>> {
     let Some(db) = conn.path().filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
-    let stamp: String = conn.query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))?;
+    let stamp: String =
+        conn.query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))?;
     let base = format!("{db}.backup-v{from}-{stamp}");
     let mut path = PathBuf::from(&base);
     let mut n = 1;
@@ -686,7 +727,11 @@ fn files_of(p: &Prepared, version: u64) -> Result<&VersionFiles> {
     p.versions
         .iter()
         .find(|v| v.version == version)
-        .ok_or_else(|| apply_err(format!("version {version} does not exist in the repository")))
+        .ok_or_else(|| {
+            apply_err(format!(
+                "version {version} does not exist in the repository"
+            ))
+        })
 }
 
 /// Upgrades to `target` (default: the latest version), one transaction per version.
@@ -733,7 +778,15 @@ pub fn upgrade(
         let sql = read_script(&files.up)?;
         let sum = checksum(sql.as_bytes());
         let step = run_step(
-            conn, repo, &sql, &files.up, cur, cur + 1, Direction::Up, &sum, opts.busy_timeout,
+            conn,
+            repo,
+            &sql,
+            &files.up,
+            cur,
+            cur + 1,
+            Direction::Up,
+            &sum,
+            opts.busy_timeout,
             &mut || Ok(()),
         )?;
         if let Step::Applied { .. } = step {
@@ -777,8 +830,16 @@ pub fn downgrade(
         let sql = read_script(&files.down)?;
         let sum = checksum(sql.as_bytes());
         let step = run_step(
-            conn, repo, &sql, &files.down, cur, cur - 1, Direction::Down, &sum,
-            opts.busy_timeout, &mut || Ok(()),
+            conn,
+            repo,
+            &sql,
+            &files.down,
+            cur,
+            cur - 1,
+            Direction::Down,
+            &sum,
+            opts.busy_timeout,
+            &mut || Ok(()),
         )?;
         if let Step::Applied { .. } = step {
             report.steps.push((cur, cur - 1));
@@ -789,9 +850,7 @@ pub fn downgrade(
 
 fn locked_or(e: Error, opts: &ApplyOptions) -> Error {
     match e {
-        Error::Sqlite(ref s) if is_busy(s) => Error::Locked {
-            waited_secs: opts.busy_timeout.as_secs(),
-        },
+        Error::Sqlite(s) if is_busy(&s) => map_busy(s, opts.busy_timeout),
         e => e,
     }
 }
@@ -810,7 +869,9 @@ pub fn offline_sql(repo: &Repository, from: u64, to: u64) -> Result<String> {
         }
     }
     if from == to {
-        return Err(apply_err(format!("nothing to do: from and to are both {from}")));
+        return Err(apply_err(format!(
+            "nothing to do: from and to are both {from}"
+        )));
     }
     let control = ident(&repo.version_table);
     let repo_id = literal(&repo.repository_id);
@@ -824,11 +885,11 @@ pub fn offline_sql(repo: &Repository, from: u64, to: u64) -> Result<String> {
     ));
     out.push_str(&history_ddl());
     out.push_str(";\n");
-    out.push_str(&format!(
+    out.push_str(
         "CREATE TEMP TABLE IF NOT EXISTS dbm_offline_guard (\n  \
          expected_version INTEGER CONSTRAINT \"database is not at the expected version\" CHECK (expected_version),\n  \
          no_fk_violations INTEGER CONSTRAINT \"foreign key violations\" CHECK (no_fk_violations)\n);\n"
-    ));
+    );
     let steps: Vec<(u64, u64)> = if to > from {
         (from..to).map(|v| (v, v + 1)).collect()
     } else {
@@ -846,15 +907,23 @@ pub fn offline_sql(repo: &Repository, from: u64, to: u64) -> Result<String> {
         };
         let sql = read_script(path)?;
         let sum = checksum(sql.as_bytes());
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        out.push_str(&format!("\n-- {name}: version {a} -> {b}\nPRAGMA foreign_keys=OFF;\nBEGIN IMMEDIATE;\n"));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "\n-- {name}: version {a} -> {b}\nPRAGMA foreign_keys=OFF;\nBEGIN IMMEDIATE;\n"
+        ));
         out.push_str(&format!(
             "INSERT INTO {guard} (expected_version) SELECT coalesce((SELECT version = {a} FROM {control} WHERE repository_id = {repo_id}), 0);\n"
         ));
         let body = sql.trim_end();
         out.push_str(body);
         let ends_with_semi = tokens(body)
-            .and_then(|t| t.last().map(|t| t.kind == sqlite3_parser::dialect::TokenType::TK_SEMI))
+            .and_then(|t| {
+                t.last()
+                    .map(|t| t.kind == sqlite3_parser::dialect::TokenType::TK_SEMI)
+            })
             .unwrap_or(false);
         // A trailing `-- comment` line would swallow a `;` on the same line.
         out.push_str(if ends_with_semi { "\n" } else { "\n;\n" });

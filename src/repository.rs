@@ -58,12 +58,17 @@ impl Repository {
             )));
         }
         if repository_id.trim().is_empty() || repository_id.contains(['\n', '\r']) {
-            return Err(Error::Usage(format!("invalid repository id {repository_id:?}")));
+            return Err(Error::Usage(format!(
+                "invalid repository id {repository_id:?}"
+            )));
         }
         fs::create_dir_all(root).map_err(|e| io_err(root, e))?;
         let versions = root.join(VERSIONS_DIR);
         if versions.exists() && !versions.is_dir() {
-            return Err(repo_err(format!("{} is a file, not a folder", versions.display())));
+            return Err(repo_err(format!(
+                "{} is a file, not a folder",
+                versions.display()
+            )));
         }
         fs::create_dir_all(&versions).map_err(|e| io_err(&versions, e))?;
         let cfg = root.join(CONFIG_FILE);
@@ -141,7 +146,11 @@ impl Repository {
         let mut names = vec![];
         for entry in fs::read_dir(&dir).map_err(|e| io_err(&dir, e))? {
             let entry = entry.map_err(|e| io_err(&dir, e))?;
-            if entry.file_type().map_err(|e| io_err(&entry.path(), e))?.is_dir() {
+            if entry
+                .file_type()
+                .map_err(|e| io_err(&entry.path(), e))?
+                .is_dir()
+            {
                 continue;
             }
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -153,8 +162,7 @@ impl Repository {
 
         let mut problems: Vec<String> = vec![];
         // version -> (ups, downs) as (slug, file name)
-        let mut by_version: BTreeMap<u64, (Vec<(String, String)>, Vec<(String, String)>)> =
-            BTreeMap::new();
+        let mut by_version: BTreeMap<u64, (Vec<Named>, Vec<Named>)> = BTreeMap::new();
         for name in &names {
             match parse_script_name(name) {
                 Some((version, slug, up)) => {
@@ -215,8 +223,7 @@ impl Repository {
             }
         }
         // Numbering must be exactly 1..=N.
-        let mut expected = 1u64;
-        for &version in by_version.keys() {
+        for (expected, &version) in (1u64..).zip(by_version.keys()) {
             if version != expected {
                 let next = by_version
                     .get(&version)
@@ -228,7 +235,6 @@ impl Repository {
                 ));
                 break;
             }
-            expected += 1;
         }
         if !problems.is_empty() {
             return Err(repo_err(format!(
@@ -249,11 +255,13 @@ impl Repository {
     pub fn version(&self, version: u64) -> Result<VersionFiles> {
         let all = self.versions()?;
         let latest = all.last().map_or(0, |v| v.version);
-        all.into_iter().find(|v| v.version == version).ok_or_else(|| {
-            repo_err(format!(
+        all.into_iter()
+            .find(|v| v.version == version)
+            .ok_or_else(|| {
+                repo_err(format!(
                 "version {version} does not exist (the repository's latest version is {latest})"
             ))
-        })
+            })
     }
 
     /// Writes the next version's two scripts. Never overwrites an existing file; each file is
@@ -288,6 +296,9 @@ impl Repository {
         Ok(())
     }
 }
+
+/// (slug, file name) of one script.
+type Named = (String, String);
 
 /// `NNN_slug.up.sql` → (NNN, slug, true).
 fn parse_script_name(name: &str) -> Option<(u64, String, bool)> {
@@ -342,7 +353,11 @@ fn parse_config(path: &Path, text: &str) -> Result<BTreeMap<String, String>> {
                 out.insert(key.to_ascii_lowercase(), value.to_string());
             }
             Some(_) => {}
-            None => return Err(bad("setting outside a section (expected [db_settings] first)")),
+            None => {
+                return Err(bad(
+                    "setting outside a section (expected [db_settings] first)",
+                ))
+            }
         }
     }
     Ok(out)
@@ -400,7 +415,11 @@ pub fn slugify(message: &str) -> String {
         .filter(|w| !w.is_empty())
     {
         let word = word.to_ascii_lowercase();
-        let extra = if out.is_empty() { word.len() } else { word.len() + 1 };
+        let extra = if out.is_empty() {
+            word.len()
+        } else {
+            word.len() + 1
+        };
         if out.len() + extra > MAX {
             if out.is_empty() {
                 out.push_str(&word[..MAX]);
@@ -466,7 +485,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope");
         let e = Repository::open(&missing).unwrap_err().to_string();
-        assert!(e.contains("no repository at") && e.contains("dbm create"), "{e}");
+        assert!(
+            e.contains("no repository at") && e.contains("dbm create"),
+            "{e}"
+        );
 
         let file = dir.path().join("afile");
         fs::write(&file, "x").unwrap();
@@ -480,11 +502,19 @@ mod tests {
         let e = Repository::open(&empty).unwrap_err().to_string();
         assert!(e.contains("migrate.cfg is missing"), "{e}");
 
-        fs::write(empty.join("migrate.cfg"), "[db_settings]\n# c\nrepository_id=a\nbroken line\n").unwrap();
+        fs::write(
+            empty.join("migrate.cfg"),
+            "[db_settings]\n# c\nrepository_id=a\nbroken line\n",
+        )
+        .unwrap();
         let e = Repository::open(&empty).unwrap_err().to_string();
         assert!(e.contains("migrate.cfg") && e.contains("line 4"), "{e}");
 
-        fs::write(empty.join("migrate.cfg"), "[db_settings]\nversion_table=vt\n").unwrap();
+        fs::write(
+            empty.join("migrate.cfg"),
+            "[db_settings]\nversion_table=vt\n",
+        )
+        .unwrap();
         let e = Repository::open(&empty).unwrap_err().to_string();
         assert!(e.contains("repository_id"), "{e}");
 
@@ -504,7 +534,9 @@ mod tests {
         touch(&r, "README");
         touch(&r, "__init__.py");
         touch(&r, ".gitkeep");
-        let v1 = r.write_version("Create users!", "CREATE TABLE u(id);", "DROP TABLE u;").unwrap();
+        let v1 = r
+            .write_version("Create users!", "CREATE TABLE u(id);", "DROP TABLE u;")
+            .unwrap();
         assert_eq!(v1.version, 1);
         assert_eq!(v1.up.file_name().unwrap(), "001_create_users.up.sql");
         let v2 = r.write_version("add posts", "a", "b").unwrap();
@@ -541,22 +573,38 @@ mod tests {
     #[test]
     fn gap_is_refused() {
         let (_d, r) = repo();
-        for n in ["001_a.up.sql", "001_a.down.sql", "003_c.up.sql", "003_c.down.sql"] {
+        for n in [
+            "001_a.up.sql",
+            "001_a.down.sql",
+            "003_c.up.sql",
+            "003_c.down.sql",
+        ] {
             touch(&r, n);
         }
         let e = err(&r);
-        assert!(e.contains("version 2 is missing") && e.contains("003_c"), "{e}");
+        assert!(
+            e.contains("version 2 is missing") && e.contains("003_c"),
+            "{e}"
+        );
     }
 
     #[test]
     fn duplicate_version_is_refused() {
         let (_d, r) = repo();
-        for n in ["001_a.up.sql", "001_a.down.sql", "001_b.up.sql", "001_b.down.sql"] {
+        for n in [
+            "001_a.up.sql",
+            "001_a.down.sql",
+            "001_b.up.sql",
+            "001_b.down.sql",
+        ] {
             touch(&r, n);
         }
         let e = err(&r);
         assert!(e.contains("version 1 is claimed by more than one"), "{e}");
-        assert!(e.contains("001_a.up.sql") && e.contains("001_b.up.sql"), "{e}");
+        assert!(
+            e.contains("001_a.up.sql") && e.contains("001_b.up.sql"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -565,17 +613,32 @@ mod tests {
         touch(&r, "001_a.up.sql");
         touch(&r, "002_b.down.sql");
         let e = err(&r);
-        assert!(e.contains("001_a.up.sql: up script without its .down.sql"), "{e}");
-        assert!(e.contains("002_b.down.sql: down script without its .up.sql"), "{e}");
+        assert!(
+            e.contains("001_a.up.sql: up script without its .down.sql"),
+            "{e}"
+        );
+        assert!(
+            e.contains("002_b.down.sql: down script without its .up.sql"),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_names_are_refused() {
         let (_d, r) = repo();
-        for bad in ["1.up.sql", "abc_x.up.sql", "001_x.sql", "000_zero.up.sql", "001_.up.sql"] {
+        for bad in [
+            "1.up.sql",
+            "abc_x.up.sql",
+            "001_x.sql",
+            "000_zero.up.sql",
+            "001_.up.sql",
+        ] {
             touch(&r, bad);
             let e = err(&r);
-            assert!(e.contains(bad) && e.contains("not a version script name"), "{e}");
+            assert!(
+                e.contains(bad) && e.contains("not a version script name"),
+                "{e}"
+            );
             fs::remove_file(r.versions_dir().join(bad)).unwrap();
         }
         assert!(r.versions().unwrap().is_empty());

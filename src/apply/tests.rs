@@ -25,13 +25,21 @@ fn fixture(scripts: &[(&str, &str, &str)]) -> Fixture {
         repo.write_version(slug, up, down).unwrap();
     }
     let db = dir.path().join("app.db");
-    let f = Fixture { _dir: dir, repo, db };
+    let f = Fixture {
+        _dir: dir,
+        repo,
+        db,
+    };
     version_control(&f.open(), &f.repo, 0).unwrap();
     f
 }
 
 fn standard() -> Fixture {
-    fixture(&[("users", V1_UP, V1_DOWN), ("posts", V2_UP, V2_DOWN), ("email", V3_UP, V3_DOWN)])
+    fixture(&[
+        ("users", V1_UP, V1_DOWN),
+        ("posts", V2_UP, V2_DOWN),
+        ("email", V3_UP, V3_DOWN),
+    ])
 }
 
 impl Fixture {
@@ -80,7 +88,9 @@ fn version_control_and_drop() {
     assert!(version_control(&conn, &f.repo, 1).unwrap());
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
     let path: String = conn
-        .query_row("SELECT repository_path FROM migrate_version", [], |r| r.get(0))
+        .query_row("SELECT repository_path FROM migrate_version", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(path, f.repo.root.display().to_string());
 }
@@ -94,11 +104,18 @@ fn upgrade_and_downgrade_with_rows() {
     assert_eq!(r.steps, vec![(0, 1), (1, 2), (2, 3)]);
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(3));
     assert_eq!(fk_on(&conn), 1, "foreign_keys restored");
-    assert_eq!(count(&conn, "SELECT count(*) FROM users WHERE email = 'none'"), 2);
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM users WHERE email = 'none'"),
+        2
+    );
     assert_eq!(count(&conn, "SELECT count(*) FROM posts"), 1);
     // The trigger (with CASE..END and inner `;`) was created whole and works.
-    conn.execute("INSERT INTO posts (user_id, title) VALUES (2, NULL)", []).unwrap();
-    assert_eq!(count(&conn, "SELECT count(*) FROM posts WHERE title = 'untitled'"), 1);
+    conn.execute("INSERT INTO posts (user_id, title) VALUES (2, NULL)", [])
+        .unwrap();
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM posts WHERE title = 'untitled'"),
+        1
+    );
 
     let h = history(&conn, &f.repo).unwrap();
     assert_eq!(h.len(), 3);
@@ -106,21 +123,41 @@ fn upgrade_and_downgrade_with_rows() {
     assert_eq!(h[1].direction, Direction::Up);
     assert_eq!(h[1].checksum, checksum(V2_UP.as_bytes()));
     assert!(h[0].applied_at.ends_with('Z') && h[0].applied_at.contains('T'));
-    assert_eq!(applied_checksum(&conn, &f.repo, 3).unwrap(), Some(checksum(V3_UP.as_bytes())));
+    assert_eq!(
+        applied_checksum(&conn, &f.repo, 3).unwrap(),
+        Some(checksum(V3_UP.as_bytes()))
+    );
 
     // Nothing left to do.
-    assert!(upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap().steps.is_empty());
+    assert!(upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap()
+        .steps
+        .is_empty());
 
     let r = downgrade(&mut conn, &f.repo, 1, &no_backup()).unwrap();
     assert_eq!(r.steps, vec![(3, 2), (2, 1)]);
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
     assert!(!table_exists(&conn, "posts").unwrap());
     assert_eq!(count(&conn, "SELECT count(*) FROM users"), 2);
-    assert_eq!(count(&conn, "SELECT count(*) FROM pragma_table_info('users') WHERE name = 'email'"), 0);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM pragma_table_info('users') WHERE name = 'email'"
+        ),
+        0
+    );
     let h = history(&conn, &f.repo).unwrap();
     assert_eq!(
-        h.iter().map(|r| (r.version, r.direction)).collect::<Vec<_>>(),
-        vec![(1, Direction::Up), (2, Direction::Up), (3, Direction::Up), (3, Direction::Down), (2, Direction::Down)]
+        h.iter()
+            .map(|r| (r.version, r.direction))
+            .collect::<Vec<_>>(),
+        vec![
+            (1, Direction::Up),
+            (2, Direction::Up),
+            (3, Direction::Up),
+            (3, Direction::Down),
+            (2, Direction::Down)
+        ]
     );
     assert_eq!(h[3].checksum, checksum(V3_DOWN.as_bytes()));
     // Re-upgrade to an explicit target.
@@ -142,17 +179,29 @@ fn failing_statement_rolls_back_everything() {
     let before = schema(&conn);
     let err = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
     match &err {
-        Error::Script { file, statement, line, sql, message } => {
+        Error::Script {
+            file,
+            statement,
+            line,
+            sql,
+            message,
+        } => {
             assert!(file.ends_with("002_broken.up.sql"), "{file:?}");
             assert_eq!(*statement, 3);
             assert_eq!(*line, 4);
             assert_eq!(sql, "INSERT INTO missing_table VALUES (1);");
-            assert!(message.contains("no such table: missing_table"), "{message}");
+            assert!(
+                message.contains("no such table: missing_table"),
+                "{message}"
+            );
         }
         other => panic!("unexpected error {other}"),
     }
     let text = err.to_string();
-    assert!(text.contains("002_broken.up.sql: statement 3 (line 4) failed"), "{text}");
+    assert!(
+        text.contains("002_broken.up.sql: statement 3 (line 4) failed"),
+        "{text}"
+    );
     assert_eq!(schema(&conn), before);
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
     assert_eq!(count(&conn, "SELECT count(*) FROM users"), 2);
@@ -165,8 +214,13 @@ fn failing_statement_rolls_back_everything() {
 fn transaction_control_in_script_is_refused() {
     let f = fixture(&[("tx", "CREATE TABLE a (x);\nCOMMIT;\n", "DROP TABLE a;")]);
     let mut conn = f.open();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err().to_string();
-    assert!(e.contains("statement 2") && e.contains("COMMIT is not allowed"), "{e}");
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("statement 2") && e.contains("COMMIT is not allowed"),
+        "{e}"
+    );
     assert!(!table_exists(&conn, "a").unwrap());
 }
 
@@ -177,8 +231,13 @@ fn foreign_key_violation_rolls_back() {
     let f = fixture(&[("users", V1_UP, V1_DOWN), ("posts", v2, V2_DOWN)]);
     let mut conn = f.open();
     upgrade(&mut conn, &f.repo, Some(1), &no_backup()).unwrap();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err().to_string();
-    assert!(e.contains("foreign key violations") && e.contains("posts (2 rows)"), "{e}");
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("foreign key violations") && e.contains("posts (2 rows)"),
+        "{e}"
+    );
     assert!(e.contains("002_posts.up.sql"), "{e}");
     assert!(!table_exists(&conn, "posts").unwrap());
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
@@ -192,20 +251,34 @@ fn modified_applied_script_is_refused_unless_allowed() {
     upgrade(&mut conn, &f.repo, Some(2), &no_backup()).unwrap();
     let v1 = f.repo.version(1).unwrap();
     fs::write(&v1.up, format!("{V1_UP}-- edited\n")).unwrap();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err().to_string();
-    assert!(e.contains("001_users.up.sql") && e.contains("--allow-modified"), "{e}");
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("001_users.up.sql") && e.contains("--allow-modified"),
+        "{e}"
+    );
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(2));
-    let e = downgrade(&mut conn, &f.repo, 0, &no_backup()).unwrap_err().to_string();
+    let e = downgrade(&mut conn, &f.repo, 0, &no_backup())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("001_users.up.sql"), "{e}");
     let opts = ApplyOptions {
         allow_modified: true,
         ..no_backup()
     };
-    assert_eq!(upgrade(&mut conn, &f.repo, None, &opts).unwrap().steps, vec![(2, 3)]);
+    assert_eq!(
+        upgrade(&mut conn, &f.repo, None, &opts).unwrap().steps,
+        vec![(2, 3)]
+    );
     // A modified script not yet applied is not a problem.
     let f = standard();
     let mut conn = f.open();
-    fs::write(&f.repo.version(3).unwrap().up, "ALTER TABLE users ADD COLUMN phone TEXT;").unwrap();
+    fs::write(
+        &f.repo.version(3).unwrap().up,
+        "ALTER TABLE users ADD COLUMN phone TEXT;",
+    )
+    .unwrap();
     upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap();
 }
 
@@ -213,30 +286,53 @@ fn modified_applied_script_is_refused_unless_allowed() {
 fn bad_targets_and_states() {
     let f = standard();
     let mut conn = f.open();
-    let e = upgrade(&mut conn, &f.repo, Some(99), &no_backup()).unwrap_err().to_string();
-    assert!(e.contains("cannot upgrade to version 99") && e.contains("latest version is 3"), "{e}");
-    let e = downgrade(&mut conn, &f.repo, 0, &no_backup()).unwrap_err().to_string();
+    let e = upgrade(&mut conn, &f.repo, Some(99), &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cannot upgrade to version 99") && e.contains("latest version is 3"),
+        "{e}"
+    );
+    let e = downgrade(&mut conn, &f.repo, 0, &no_backup())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("must be lower"), "{e}");
     upgrade(&mut conn, &f.repo, Some(2), &no_backup()).unwrap();
-    let e = downgrade(&mut conn, &f.repo, 2, &no_backup()).unwrap_err().to_string();
+    let e = downgrade(&mut conn, &f.repo, 2, &no_backup())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("must be lower"), "{e}");
-    let e = upgrade(&mut conn, &f.repo, Some(1), &no_backup()).unwrap_err().to_string();
+    let e = upgrade(&mut conn, &f.repo, Some(1), &no_backup())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("use downgrade"), "{e}");
 
-    conn.execute("UPDATE migrate_version SET version = 5", []).unwrap();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err().to_string();
-    assert!(e.contains("at version 5") && e.contains("only goes up to 3"), "{e}");
-    let e = downgrade(&mut conn, &f.repo, 1, &no_backup()).unwrap_err().to_string();
+    conn.execute("UPDATE migrate_version SET version = 5", [])
+        .unwrap();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("at version 5") && e.contains("only goes up to 3"),
+        "{e}"
+    );
+    let e = downgrade(&mut conn, &f.repo, 1, &no_backup())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("at version 5"), "{e}");
 
     drop_version_control(&conn, &f.repo).unwrap();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err().to_string();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not under version control"), "{e}");
 
     // A broken repository is refused before anything runs.
     version_control(&conn, &f.repo, 0).unwrap();
     fs::write(f.repo.versions_dir().join("003_other.up.sql"), "").unwrap();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err().to_string();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("claimed by more than one"), "{e}");
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(0));
 }
@@ -248,9 +344,17 @@ fn apply_version_step_outcomes() {
     let v1 = f.repo.version(1).unwrap();
     let sum = checksum(V1_UP.as_bytes());
     // before_commit failing rolls the step back.
-    let e = apply_version(&mut conn, &f.repo, V1_UP, &v1.up, 0, 1, Direction::Up, &sum, &mut || {
-        Err(Error::Apply("cannot write files".into()))
-    })
+    let e = apply_version(
+        &mut conn,
+        &f.repo,
+        V1_UP,
+        &v1.up,
+        0,
+        1,
+        Direction::Up,
+        &sum,
+        &mut || Err(Error::Apply("cannot write files".into())),
+    )
     .unwrap_err()
     .to_string();
     assert_eq!(e, "cannot write files");
@@ -259,20 +363,51 @@ fn apply_version_step_outcomes() {
     assert_eq!(fk_on(&conn), 1);
 
     let mut called = 0;
-    let out = apply_version(&mut conn, &f.repo, V1_UP, &v1.up, 0, 1, Direction::Up, &sum, &mut || {
-        called += 1;
-        Ok(())
-    })
+    let out = apply_version(
+        &mut conn,
+        &f.repo,
+        V1_UP,
+        &v1.up,
+        0,
+        1,
+        Direction::Up,
+        &sum,
+        &mut || {
+            called += 1;
+            Ok(())
+        },
+    )
     .unwrap();
     assert!(matches!(out, StepOutcome::Applied { .. }));
     assert_eq!(called, 1);
     // Same step again: already done by "someone", nothing happens.
-    let out = apply_version(&mut conn, &f.repo, V1_UP, &v1.up, 0, 1, Direction::Up, &sum, &mut || Ok(())).unwrap();
+    let out = apply_version(
+        &mut conn,
+        &f.repo,
+        V1_UP,
+        &v1.up,
+        0,
+        1,
+        Direction::Up,
+        &sum,
+        &mut || Ok(()),
+    )
+    .unwrap();
     assert_eq!(out, StepOutcome::AlreadyApplied);
     assert_eq!(count(&conn, "SELECT count(*) FROM users"), 2);
-    let e = apply_version(&mut conn, &f.repo, "SELECT 1", &v1.up, 2, 3, Direction::Up, &sum, &mut || Ok(()))
-        .unwrap_err()
-        .to_string();
+    let e = apply_version(
+        &mut conn,
+        &f.repo,
+        "SELECT 1",
+        &v1.up,
+        2,
+        3,
+        Direction::Up,
+        &sum,
+        &mut || Ok(()),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("database is at version 1, expected 2"), "{e}");
 }
 
@@ -281,7 +416,9 @@ fn open_transaction_on_connection_is_refused() {
     let f = standard();
     let mut conn = f.open();
     conn.execute_batch("BEGIN").unwrap();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err().to_string();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("open transaction"), "{e}");
     conn.execute_batch("ROLLBACK").unwrap();
 }
@@ -290,8 +427,16 @@ fn open_transaction_on_connection_is_refused() {
 fn concurrent_upgrades_apply_each_version_once() {
     let slow = "CREATE TABLE big (x INTEGER);\n\
                 WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) INSERT INTO big SELECT x FROM c;";
-    let f = fixture(&[("big", slow, "DROP TABLE big;"), ("users", V1_UP, V1_DOWN), ("posts", V2_UP, V2_DOWN)]);
-    let barrier = Arc::new(Barrier::new(2));
+    let f = fixture(&[
+        ("big", slow, "DROP TABLE big;"),
+        ("users", V1_UP, V1_DOWN),
+        ("posts", V2_UP, V2_DOWN),
+    ]);
+    // A third connection holds the write lock while both migrators start, so both read
+    // version 0 and then queue on BEGIN IMMEDIATE: the loser must see the new version and skip.
+    let holder = f.open();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let barrier = Arc::new(Barrier::new(3));
     let handles: Vec<_> = (0..2)
         .map(|_| {
             let (db, repo, barrier) = (f.db.clone(), f.repo.clone(), barrier.clone());
@@ -302,6 +447,9 @@ fn concurrent_upgrades_apply_each_version_once() {
             })
         })
         .collect();
+    barrier.wait();
+    std::thread::sleep(Duration::from_millis(300));
+    holder.execute_batch("ROLLBACK").unwrap();
     let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let mut all_steps = vec![];
     for r in results {
@@ -327,10 +475,19 @@ fn lock_timeout_is_reported() {
     };
     let e = upgrade(&mut conn, &f.repo, None, &opts).unwrap_err();
     assert!(matches!(e, Error::Locked { .. }), "{e}");
-    assert!(e.to_string().contains("locked by another migrator"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "database is locked by another migrator (waited 1 s)"
+    );
     holder.execute_batch("ROLLBACK").unwrap();
     assert_eq!(fk_on(&conn), 1);
-    assert_eq!(upgrade(&mut conn, &f.repo, None, &opts).unwrap().steps.len(), 3);
+    assert_eq!(
+        upgrade(&mut conn, &f.repo, None, &opts)
+            .unwrap()
+            .steps
+            .len(),
+        3
+    );
 }
 
 #[test]
@@ -339,20 +496,35 @@ fn backups_only_for_destructive_steps() {
     let mut conn = f.open();
     let auto = ApplyOptions::default();
     let r = upgrade(&mut conn, &f.repo, None, &auto).unwrap();
-    assert_eq!(r.backup, None, "creating tables and adding a column is safe");
+    assert_eq!(
+        r.backup, None,
+        "creating tables and adding a column is safe"
+    );
     let r = downgrade(&mut conn, &f.repo, 2, &auto).unwrap();
     let backup = r.backup.expect("DROP COLUMN is destructive");
     let name = backup.file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with("app.db.backup-v3-") && name.ends_with('Z'), "{name}");
+    assert!(
+        name.starts_with("app.db.backup-v3-") && name.ends_with('Z'),
+        "{name}"
+    );
     let copy = Connection::open(&backup).unwrap();
     assert_eq!(db_version(&copy, &f.repo).unwrap(), Some(3));
-    assert_eq!(count(&copy, "SELECT count(*) FROM pragma_table_info('users') WHERE name = 'email'"), 1);
+    assert_eq!(
+        count(
+            &copy,
+            "SELECT count(*) FROM pragma_table_info('users') WHERE name = 'email'"
+        ),
+        1
+    );
 
     let never = ApplyOptions {
         backup: BackupPolicy::Never,
         ..Default::default()
     };
-    assert_eq!(downgrade(&mut conn, &f.repo, 0, &never).unwrap().backup, None);
+    assert_eq!(
+        downgrade(&mut conn, &f.repo, 0, &never).unwrap().backup,
+        None
+    );
     let always = ApplyOptions {
         backup: BackupPolicy::Always,
         ..Default::default()
@@ -364,7 +536,10 @@ fn backups_only_for_destructive_steps() {
     // In-memory databases get no backup.
     let mut mem = Connection::open_in_memory().unwrap();
     version_control(&mem, &f.repo, 0).unwrap();
-    assert_eq!(upgrade(&mut mem, &f.repo, None, &always).unwrap().backup, None);
+    assert_eq!(
+        upgrade(&mut mem, &f.repo, None, &always).unwrap().backup,
+        None
+    );
     assert_eq!(db_version(&mem, &f.repo).unwrap(), Some(3));
 }
 
@@ -375,9 +550,15 @@ fn destructive_detection() {
     assert!(is_destructive("ALTER TABLE t DROP COLUMN c"));
     assert!(is_destructive("ALTER TABLE t DROP c"));
     assert!(is_destructive("-- dbm:destructive\nDELETE FROM t;"));
-    assert!(!is_destructive("DROP INDEX i; DROP VIEW v; DROP TRIGGER tr;"));
-    assert!(!is_destructive("CREATE TABLE drop_table (x); INSERT INTO t VALUES ('DROP TABLE x');"));
-    assert!(!is_destructive("ALTER TABLE t ADD COLUMN c; -- drop table later"));
+    assert!(!is_destructive(
+        "DROP INDEX i; DROP VIEW v; DROP TRIGGER tr;"
+    ));
+    assert!(!is_destructive(
+        "CREATE TABLE drop_table (x); INSERT INTO t VALUES ('DROP TABLE x');"
+    ));
+    assert!(!is_destructive(
+        "ALTER TABLE t ADD COLUMN c; -- drop table later"
+    ));
 }
 
 #[test]
@@ -427,7 +608,9 @@ fn offline_sql_matches_online_upgrade_and_downgrade() {
 
     // Downgrade offline vs online.
     downgrade(&mut online, &f.repo, 1, &no_backup()).unwrap();
-    offline.execute_batch(&offline_sql(&f.repo, 3, 1).unwrap()).unwrap();
+    offline
+        .execute_batch(&offline_sql(&f.repo, 3, 1).unwrap())
+        .unwrap();
     assert_eq!(schema(&offline), schema(&online));
     assert_eq!(db_version(&offline, &f.repo).unwrap(), Some(1));
     assert_eq!(hist(&offline), hist(&online));
@@ -446,7 +629,10 @@ fn offline_sql_stops_on_foreign_key_violation() {
               INSERT INTO posts (user_id) VALUES (999) -- no semicolon, trailing comment";
     let f = fixture(&[("users", V1_UP, V1_DOWN), ("posts", v2, V2_DOWN)]);
     let conn = f.open();
-    let e = conn.execute_batch(&offline_sql(&f.repo, 0, 2).unwrap()).unwrap_err().to_string();
+    let e = conn
+        .execute_batch(&offline_sql(&f.repo, 0, 2).unwrap())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("foreign key violations"), "{e}");
     if !conn.is_autocommit() {
         conn.execute_batch("ROLLBACK").unwrap();
