@@ -21,6 +21,18 @@ pub enum Error {
     Verify(String),
     #[error("{0}")]
     Apply(String),
+    /// A migration script failed; `statement` is 1-based, `line` is where it starts.
+    #[error("{}: statement {statement} (line {line}) failed: {message}\n    {sql}", file.display())]
+    Script {
+        file: PathBuf,
+        statement: usize,
+        line: usize,
+        sql: String,
+        message: String,
+    },
+    /// Another connection held the write lock for longer than the busy timeout.
+    #[error("database is locked by another migrator (waited {waited_secs} s)")]
+    Locked { waited_secs: u64 },
     #[error("{0}")]
     Usage(String),
     #[error("sqlite: {0}")]

@@ -1,0 +1,642 @@
+use super::*;
+use std::fs;
+use std::sync::{Arc, Barrier};
+
+const V1_UP: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n\
+                     INSERT INTO users (name) VALUES ('ann'), ('bob');\n";
+const V1_DOWN: &str = "DROP TABLE users;\n";
+const V2_UP: &str = "-- posts\nCREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, title TEXT);\n\
+                     INSERT INTO posts (user_id, title) VALUES (1, 'hello');\n\
+                     CREATE TRIGGER posts_ai AFTER INSERT ON posts BEGIN\n  UPDATE posts SET title = CASE WHEN new.title IS NULL THEN 'untitled' ELSE new.title END WHERE id = new.id;\nEND;\n";
+const V2_DOWN: &str = "DROP TABLE posts;\n";
+const V3_UP: &str = "ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT 'none'";
+const V3_DOWN: &str = "ALTER TABLE users DROP COLUMN email;";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    repo: Repository,
+    db: PathBuf,
+}
+
+fn fixture(scripts: &[(&str, &str, &str)]) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, _) = Repository::create(&dir.path().join("repo"), "app").unwrap();
+    for (slug, up, down) in scripts {
+        repo.write_version(slug, up, down).unwrap();
+    }
+    let db = dir.path().join("app.db");
+    let f = Fixture {
+        _dir: dir,
+        repo,
+        db,
+    };
+    version_control(&f.open(), &f.repo, 0).unwrap();
+    f
+}
+
+fn standard() -> Fixture {
+    fixture(&[
+        ("users", V1_UP, V1_DOWN),
+        ("posts", V2_UP, V2_DOWN),
+        ("email", V3_UP, V3_DOWN),
+    ])
+}
+
+impl Fixture {
+    fn open(&self) -> Connection {
+        Connection::open(&self.db).unwrap()
+    }
+}
+
+fn no_backup() -> ApplyOptions {
+    ApplyOptions {
+        backup: BackupPolicy::Never,
+        ..Default::default()
+    }
+}
+
+fn count(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn schema(conn: &Connection) -> Vec<(String, String, Option<String>)> {
+    let mut s = conn
+        .prepare("SELECT type, name, sql FROM sqlite_schema ORDER BY type, name")
+        .unwrap();
+    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap()
+}
+
+fn fk_on(conn: &Connection) -> i64 {
+    count(conn, "PRAGMA foreign_keys")
+}
+
+#[test]
+fn version_control_and_drop() {
+    let f = standard();
+    let conn = f.open();
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(0));
+    assert!(!version_control(&conn, &f.repo, 2).unwrap());
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(0));
+    let e = version_control(&conn, &f.repo, 9).unwrap_err().to_string();
+    assert!(e.contains("version 9 does not exist"), "{e}");
+    drop_version_control(&conn, &f.repo).unwrap();
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), None);
+    assert!(!table_exists(&conn, "migrate_version").unwrap());
+    assert!(version_control(&conn, &f.repo, 1).unwrap());
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
+    let path: String = conn
+        .query_row("SELECT repository_path FROM migrate_version", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(path, f.repo.root.display().to_string());
+}
+
+#[test]
+fn upgrade_and_downgrade_with_rows() {
+    let f = standard();
+    let mut conn = f.open();
+    assert_eq!(fk_on(&conn), 1);
+    let r = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap();
+    assert_eq!(r.steps, vec![(0, 1), (1, 2), (2, 3)]);
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(3));
+    assert_eq!(fk_on(&conn), 1, "foreign_keys restored");
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM users WHERE email = 'none'"),
+        2
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM posts"), 1);
+    // The trigger (with CASE..END and inner `;`) was created whole and works.
+    conn.execute("INSERT INTO posts (user_id, title) VALUES (2, NULL)", [])
+        .unwrap();
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM posts WHERE title = 'untitled'"),
+        1
+    );
+
+    let h = history(&conn, &f.repo).unwrap();
+    assert_eq!(h.len(), 3);
+    assert_eq!(h[1].version, 2);
+    assert_eq!(h[1].direction, Direction::Up);
+    assert_eq!(h[1].checksum, checksum(V2_UP.as_bytes()));
+    assert!(h[0].applied_at.ends_with('Z') && h[0].applied_at.contains('T'));
+    assert_eq!(
+        applied_checksum(&conn, &f.repo, 3).unwrap(),
+        Some(checksum(V3_UP.as_bytes()))
+    );
+
+    // Nothing left to do.
+    assert!(upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap()
+        .steps
+        .is_empty());
+
+    let r = downgrade(&mut conn, &f.repo, 1, &no_backup()).unwrap();
+    assert_eq!(r.steps, vec![(3, 2), (2, 1)]);
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
+    assert!(!table_exists(&conn, "posts").unwrap());
+    assert_eq!(count(&conn, "SELECT count(*) FROM users"), 2);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM pragma_table_info('users') WHERE name = 'email'"
+        ),
+        0
+    );
+    let h = history(&conn, &f.repo).unwrap();
+    assert_eq!(
+        h.iter()
+            .map(|r| (r.version, r.direction))
+            .collect::<Vec<_>>(),
+        vec![
+            (1, Direction::Up),
+            (2, Direction::Up),
+            (3, Direction::Up),
+            (3, Direction::Down),
+            (2, Direction::Down)
+        ]
+    );
+    assert_eq!(h[3].checksum, checksum(V3_DOWN.as_bytes()));
+    // Re-upgrade to an explicit target.
+    let r = upgrade(&mut conn, &f.repo, Some(2), &no_backup()).unwrap();
+    assert_eq!(r.steps, vec![(1, 2)]);
+    assert_eq!(fk_on(&conn), 1);
+}
+
+#[test]
+fn failing_statement_rolls_back_everything() {
+    let bad = "CREATE TABLE a (x);\n\
+               INSERT INTO users (name) VALUES ('carl');\n\
+               -- the third statement fails\n\
+               INSERT INTO missing_table VALUES (1);\n\
+               CREATE TABLE b (y);\n";
+    let f = fixture(&[("users", V1_UP, V1_DOWN), ("broken", bad, "DROP TABLE a;")]);
+    let mut conn = f.open();
+    upgrade(&mut conn, &f.repo, Some(1), &no_backup()).unwrap();
+    let before = schema(&conn);
+    let err = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
+    match &err {
+        Error::Script {
+            file,
+            statement,
+            line,
+            sql,
+            message,
+        } => {
+            assert!(file.ends_with("002_broken.up.sql"), "{file:?}");
+            assert_eq!(*statement, 3);
+            assert_eq!(*line, 4);
+            assert_eq!(sql, "INSERT INTO missing_table VALUES (1);");
+            assert!(
+                message.contains("no such table: missing_table"),
+                "{message}"
+            );
+        }
+        other => panic!("unexpected error {other}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains("002_broken.up.sql: statement 3 (line 4) failed"),
+        "{text}"
+    );
+    assert_eq!(schema(&conn), before);
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
+    assert_eq!(count(&conn, "SELECT count(*) FROM users"), 2);
+    assert_eq!(history(&conn, &f.repo).unwrap().len(), 1);
+    assert_eq!(fk_on(&conn), 1);
+    assert!(conn.is_autocommit());
+}
+
+#[test]
+fn transaction_control_in_script_is_refused() {
+    let f = fixture(&[("tx", "CREATE TABLE a (x);\nCOMMIT;\n", "DROP TABLE a;")]);
+    let mut conn = f.open();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("statement 2") && e.contains("COMMIT is not allowed"),
+        "{e}"
+    );
+    assert!(!table_exists(&conn, "a").unwrap());
+}
+
+#[test]
+fn foreign_key_violation_rolls_back() {
+    let v2 = "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id));\n\
+              INSERT INTO posts (user_id) VALUES (1), (999), (998);";
+    let f = fixture(&[("users", V1_UP, V1_DOWN), ("posts", v2, V2_DOWN)]);
+    let mut conn = f.open();
+    upgrade(&mut conn, &f.repo, Some(1), &no_backup()).unwrap();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("foreign key violations") && e.contains("posts (2 rows)"),
+        "{e}"
+    );
+    assert!(e.contains("002_posts.up.sql"), "{e}");
+    assert!(!table_exists(&conn, "posts").unwrap());
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
+    assert_eq!(fk_on(&conn), 1);
+}
+
+#[test]
+fn modified_applied_script_is_refused_unless_allowed() {
+    let f = standard();
+    let mut conn = f.open();
+    upgrade(&mut conn, &f.repo, Some(2), &no_backup()).unwrap();
+    let v1 = f.repo.version(1).unwrap();
+    fs::write(&v1.up, format!("{V1_UP}-- edited\n")).unwrap();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("001_users.up.sql") && e.contains("--allow-modified"),
+        "{e}"
+    );
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(2));
+    let e = downgrade(&mut conn, &f.repo, 0, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("001_users.up.sql"), "{e}");
+    let opts = ApplyOptions {
+        allow_modified: true,
+        ..no_backup()
+    };
+    assert_eq!(
+        upgrade(&mut conn, &f.repo, None, &opts).unwrap().steps,
+        vec![(2, 3)]
+    );
+    // A modified script not yet applied is not a problem.
+    let f = standard();
+    let mut conn = f.open();
+    fs::write(
+        &f.repo.version(3).unwrap().up,
+        "ALTER TABLE users ADD COLUMN phone TEXT;",
+    )
+    .unwrap();
+    upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap();
+}
+
+#[test]
+fn bad_targets_and_states() {
+    let f = standard();
+    let mut conn = f.open();
+    let e = upgrade(&mut conn, &f.repo, Some(99), &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cannot upgrade to version 99") && e.contains("latest version is 3"),
+        "{e}"
+    );
+    let e = downgrade(&mut conn, &f.repo, 0, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("must be lower"), "{e}");
+    upgrade(&mut conn, &f.repo, Some(2), &no_backup()).unwrap();
+    let e = downgrade(&mut conn, &f.repo, 2, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("must be lower"), "{e}");
+    let e = upgrade(&mut conn, &f.repo, Some(1), &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("use downgrade"), "{e}");
+
+    conn.execute("UPDATE migrate_version SET version = 5", [])
+        .unwrap();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("at version 5") && e.contains("only goes up to 3"),
+        "{e}"
+    );
+    let e = downgrade(&mut conn, &f.repo, 1, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("at version 5"), "{e}");
+
+    drop_version_control(&conn, &f.repo).unwrap();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not under version control"), "{e}");
+
+    // A broken repository is refused before anything runs.
+    version_control(&conn, &f.repo, 0).unwrap();
+    fs::write(f.repo.versions_dir().join("003_other.up.sql"), "").unwrap();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("claimed by more than one"), "{e}");
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(0));
+}
+
+#[test]
+fn apply_version_step_outcomes() {
+    let f = standard();
+    let mut conn = f.open();
+    let v1 = f.repo.version(1).unwrap();
+    let sum = checksum(V1_UP.as_bytes());
+    // before_commit failing rolls the step back.
+    let e = apply_version(
+        &mut conn,
+        &f.repo,
+        V1_UP,
+        &v1.up,
+        0,
+        1,
+        Direction::Up,
+        &sum,
+        &mut || Err(Error::Apply("cannot write files".into())),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(e, "cannot write files");
+    assert!(!table_exists(&conn, "users").unwrap());
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(0));
+    assert_eq!(fk_on(&conn), 1);
+
+    let mut called = 0;
+    let out = apply_version(
+        &mut conn,
+        &f.repo,
+        V1_UP,
+        &v1.up,
+        0,
+        1,
+        Direction::Up,
+        &sum,
+        &mut || {
+            called += 1;
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert!(matches!(out, StepOutcome::Applied { .. }));
+    assert_eq!(called, 1);
+    // Same step again: already done by "someone", nothing happens.
+    let out = apply_version(
+        &mut conn,
+        &f.repo,
+        V1_UP,
+        &v1.up,
+        0,
+        1,
+        Direction::Up,
+        &sum,
+        &mut || Ok(()),
+    )
+    .unwrap();
+    assert_eq!(out, StepOutcome::AlreadyApplied);
+    assert_eq!(count(&conn, "SELECT count(*) FROM users"), 2);
+    let e = apply_version(
+        &mut conn,
+        &f.repo,
+        "SELECT 1",
+        &v1.up,
+        2,
+        3,
+        Direction::Up,
+        &sum,
+        &mut || Ok(()),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("database is at version 1, expected 2"), "{e}");
+}
+
+#[test]
+fn open_transaction_on_connection_is_refused() {
+    let f = standard();
+    let mut conn = f.open();
+    conn.execute_batch("BEGIN").unwrap();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("open transaction"), "{e}");
+    conn.execute_batch("ROLLBACK").unwrap();
+}
+
+#[test]
+fn concurrent_upgrades_apply_each_version_once() {
+    let slow = "CREATE TABLE big (x INTEGER);\n\
+                WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) INSERT INTO big SELECT x FROM c;";
+    let f = fixture(&[
+        ("big", slow, "DROP TABLE big;"),
+        ("users", V1_UP, V1_DOWN),
+        ("posts", V2_UP, V2_DOWN),
+    ]);
+    // A third connection holds the write lock while both migrators start, so both read
+    // version 0 and then queue on BEGIN IMMEDIATE: the loser must see the new version and skip.
+    let holder = f.open();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let barrier = Arc::new(Barrier::new(3));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let (db, repo, barrier) = (f.db.clone(), f.repo.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut conn = Connection::open(&db).unwrap();
+                barrier.wait();
+                upgrade(&mut conn, &repo, None, &no_backup())
+            })
+        })
+        .collect();
+    barrier.wait();
+    std::thread::sleep(Duration::from_millis(300));
+    holder.execute_batch("ROLLBACK").unwrap();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let mut all_steps = vec![];
+    for r in results {
+        all_steps.extend(r.unwrap().steps);
+    }
+    all_steps.sort();
+    assert_eq!(all_steps, vec![(0, 1), (1, 2), (2, 3)]);
+    let conn = f.open();
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(3));
+    assert_eq!(count(&conn, "SELECT count(*) FROM big"), 200000);
+    assert_eq!(history(&conn, &f.repo).unwrap().len(), 3);
+}
+
+#[test]
+fn lock_timeout_is_reported() {
+    let f = standard();
+    let holder = f.open();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut conn = f.open();
+    let opts = ApplyOptions {
+        busy_timeout: Duration::from_millis(200),
+        ..no_backup()
+    };
+    let e = upgrade(&mut conn, &f.repo, None, &opts).unwrap_err();
+    assert!(matches!(e, Error::Locked { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "database is locked by another migrator (waited 1 s)"
+    );
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(fk_on(&conn), 1);
+    assert_eq!(
+        upgrade(&mut conn, &f.repo, None, &opts)
+            .unwrap()
+            .steps
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn backups_only_for_destructive_steps() {
+    let f = standard();
+    let mut conn = f.open();
+    let auto = ApplyOptions::default();
+    let r = upgrade(&mut conn, &f.repo, None, &auto).unwrap();
+    assert_eq!(
+        r.backup, None,
+        "creating tables and adding a column is safe"
+    );
+    let r = downgrade(&mut conn, &f.repo, 2, &auto).unwrap();
+    let backup = r.backup.expect("DROP COLUMN is destructive");
+    let name = backup.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("app.db.backup-v3-") && name.ends_with('Z'),
+        "{name}"
+    );
+    let copy = Connection::open(&backup).unwrap();
+    assert_eq!(db_version(&copy, &f.repo).unwrap(), Some(3));
+    assert_eq!(
+        count(
+            &copy,
+            "SELECT count(*) FROM pragma_table_info('users') WHERE name = 'email'"
+        ),
+        1
+    );
+
+    let never = ApplyOptions {
+        backup: BackupPolicy::Never,
+        ..Default::default()
+    };
+    assert_eq!(
+        downgrade(&mut conn, &f.repo, 0, &never).unwrap().backup,
+        None
+    );
+    let always = ApplyOptions {
+        backup: BackupPolicy::Always,
+        ..Default::default()
+    };
+    let r = upgrade(&mut conn, &f.repo, Some(1), &always).unwrap();
+    let b = r.backup.unwrap();
+    assert!(b.exists() && b != backup);
+
+    // In-memory databases get no backup.
+    let mut mem = Connection::open_in_memory().unwrap();
+    version_control(&mem, &f.repo, 0).unwrap();
+    assert_eq!(
+        upgrade(&mut mem, &f.repo, None, &always).unwrap().backup,
+        None
+    );
+    assert_eq!(db_version(&mem, &f.repo).unwrap(), Some(3));
+}
+
+#[test]
+fn destructive_detection() {
+    assert!(is_destructive("DROP TABLE x;"));
+    assert!(is_destructive("create table a(x); drop   table \"b\";"));
+    assert!(is_destructive("ALTER TABLE t DROP COLUMN c"));
+    assert!(is_destructive("ALTER TABLE t DROP c"));
+    assert!(is_destructive("-- dbm:destructive\nDELETE FROM t;"));
+    assert!(!is_destructive(
+        "DROP INDEX i; DROP VIEW v; DROP TRIGGER tr;"
+    ));
+    assert!(!is_destructive(
+        "CREATE TABLE drop_table (x); INSERT INTO t VALUES ('DROP TABLE x');"
+    ));
+    assert!(!is_destructive(
+        "ALTER TABLE t ADD COLUMN c; -- drop table later"
+    ));
+}
+
+#[test]
+fn statement_splitting() {
+    let sql = "CREATE TABLE a(x);;\nCREATE TEMP TRIGGER t AFTER INSERT ON a BEGIN\n SELECT CASE WHEN 1 THEN 2 END;\n SELECT 3;\nEND;\n-- c\nSELECT 'a;b'";
+    let s = split_statements(sql).unwrap();
+    assert_eq!(s.len(), 3);
+    assert!(s[1].text.starts_with("CREATE TEMP TRIGGER") && s[1].text.ends_with("END;"));
+    assert_eq!(s[1].line, 2);
+    assert_eq!(s[2].text, "SELECT 'a;b'");
+    assert_eq!(s[2].line, 7);
+}
+
+#[test]
+fn offline_sql_matches_online_upgrade_and_downgrade() {
+    let f = standard();
+    let mut online = f.open();
+    upgrade(&mut online, &f.repo, None, &no_backup()).unwrap();
+
+    let copy_path = f.db.with_file_name("offline.db");
+    let offline = Connection::open(&copy_path).unwrap();
+    version_control(&offline, &f.repo, 0).unwrap();
+    let sql = offline_sql(&f.repo, 0, 3).unwrap();
+    assert!(sql.contains("BEGIN IMMEDIATE;") && sql.contains("PRAGMA foreign_keys=OFF;"));
+    offline.execute_batch(&sql).unwrap();
+
+    let hist = |c: &Connection| {
+        history(c, &f.repo)
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.version, h.direction, h.checksum))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(schema(&offline), schema(&online));
+    assert_eq!(db_version(&offline, &f.repo).unwrap(), Some(3));
+    assert_eq!(hist(&offline), hist(&online));
+    assert_eq!(count(&offline, "SELECT count(*) FROM users"), 2);
+    assert!(!table_exists(&offline, "dbm_offline_guard").unwrap());
+
+    // Running it again: the guard stops it at the first version, nothing changes.
+    let e = offline.execute_batch(&sql).unwrap_err().to_string();
+    assert!(e.contains("database is not at the expected version"), "{e}");
+    if !offline.is_autocommit() {
+        offline.execute_batch("ROLLBACK").unwrap();
+    }
+    assert_eq!(schema(&offline), schema(&online));
+
+    // Downgrade offline vs online.
+    downgrade(&mut online, &f.repo, 1, &no_backup()).unwrap();
+    offline
+        .execute_batch(&offline_sql(&f.repo, 3, 1).unwrap())
+        .unwrap();
+    assert_eq!(schema(&offline), schema(&online));
+    assert_eq!(db_version(&offline, &f.repo).unwrap(), Some(1));
+    assert_eq!(hist(&offline), hist(&online));
+
+    // The online integrity check accepts what the offline script recorded.
+    let mut offline = offline;
+    upgrade(&mut offline, &f.repo, None, &no_backup()).unwrap();
+
+    assert!(offline_sql(&f.repo, 0, 7).is_err());
+    assert!(offline_sql(&f.repo, 2, 2).is_err());
+}
+
+#[test]
+fn offline_sql_stops_on_foreign_key_violation() {
+    let v2 = "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id));\n\
+              INSERT INTO posts (user_id) VALUES (999) -- no semicolon, trailing comment";
+    let f = fixture(&[("users", V1_UP, V1_DOWN), ("posts", v2, V2_DOWN)]);
+    let conn = f.open();
+    let e = conn
+        .execute_batch(&offline_sql(&f.repo, 0, 2).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("foreign key violations"), "{e}");
+    if !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK").unwrap();
+    }
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
+    assert!(!table_exists(&conn, "posts").unwrap());
+}
