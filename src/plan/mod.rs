@@ -27,7 +27,9 @@ pub struct PlanOptions {
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions { min_sqlite: (3, 35, 0) }
+        PlanOptions {
+            min_sqlite: (3, 35, 0),
+        }
     }
 }
 
@@ -74,7 +76,12 @@ impl Ctx<'_> {
 
 /// Plans the statements that take a database from `from` to `to`, given their `changes`
 /// (in the order the diff delivers them, which is kept).
-pub fn plan(changes: &[Change], from: &Schema, to: &Schema, opts: &PlanOptions) -> Result<Vec<Statement>> {
+pub fn plan(
+    changes: &[Change],
+    from: &Schema,
+    to: &Schema,
+    opts: &PlanOptions,
+) -> Result<Vec<Statement>> {
     let mut ctx = Ctx {
         from,
         to,
@@ -95,14 +102,22 @@ pub fn plan(changes: &[Change], from: &Schema, to: &Schema, opts: &PlanOptions) 
         match change {
             Change::CreateTable(t) => {
                 out.push(Statement::new(render::create_table(t)));
-                out.extend(t.indexes.iter().map(|ix| Statement::new(render::create_index(&t.name, ix))));
+                out.extend(
+                    t.indexes
+                        .iter()
+                        .map(|ix| Statement::new(render::create_index(&t.name, ix))),
+                );
             }
             Change::DropTable(t) => {
                 out.push(Statement::new(format!("DROP TABLE {}", ident(&t.name))));
                 ctx.dropped_tables.insert(name_key(&t.name));
             }
             Change::RenameTable { from, to } => {
-                out.push(Statement::new(format!("ALTER TABLE {} RENAME TO {}", ident(from), ident(to))));
+                out.push(Statement::new(format!(
+                    "ALTER TABLE {} RENAME TO {}",
+                    ident(from),
+                    ident(to)
+                )));
             }
             Change::AlterTable { from, to, changes } => {
                 out.extend(alter::alter_table(&ctx, from, to, changes)?);

@@ -76,7 +76,10 @@ pub(super) fn rebuild(
         if from.column(src).is_some_and(|s| s.generated.is_some()) {
             continue;
         }
-        if to.rowid_alias().is_some_and(|a| same_name(&a.name, &c.name)) {
+        if to
+            .rowid_alias()
+            .is_some_and(|a| same_name(&a.name, &c.name))
+        {
             alias_has_source = true;
         }
         targets.push(ident(&c.name));
@@ -85,7 +88,12 @@ pub(super) fn rebuild(
 
     // Rowids survive: copy them unless an INTEGER PRIMARY KEY column already carries them.
     if from.has_rowid() && to.has_rowid() && !alias_has_source {
-        let free = |t: &Table| ROWID_NAMES.iter().find(|n| t.column(n).is_none()).map(|n| n.to_string());
+        let free = |t: &Table| {
+            ROWID_NAMES
+                .iter()
+                .find(|n| t.column(n).is_none())
+                .map(|n| n.to_string())
+        };
         let read = free(from).or_else(|| from.rowid_alias().map(|a| ident(&a.name)));
         let write = free(to).or_else(|| to.rowid_alias().map(|a| ident(&a.name)));
         match (read, write) {
@@ -142,7 +150,11 @@ pub(super) fn rebuild(
     out.push(Statement::new("PRAGMA legacy_alter_table=ON"));
     out.push(Statement::new(format!("ALTER TABLE {tmp} RENAME TO {x}")));
     out.push(Statement::new("PRAGMA legacy_alter_table=OFF"));
-    out.extend(to.indexes.iter().map(|ix| Statement::new(render::create_index(&to.name, ix))));
+    out.extend(
+        to.indexes
+            .iter()
+            .map(|ix| Statement::new(render::create_index(&to.name, ix))),
+    );
 
     // DROP TABLE took the table's triggers with it. Recreate the target's triggers on this
     // table unless a later CreateTrigger change creates them (new or changed ones).

@@ -6,7 +6,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::model::{name_key, same_name, Column, ForeignKey, FkAction, Index, IndexPart, Order, Schema, Table};
+use crate::model::{
+    name_key, same_name, Column, FkAction, ForeignKey, Index, IndexPart, Order, Schema, Table,
+};
 use crate::sql::{ident, mentions};
 
 /// `CREATE TABLE` for `table`, one column or constraint per line.
@@ -43,13 +45,20 @@ pub(crate) fn create_table_as(table: &Table, name: &str) -> String {
         lines.push(format!(
             "{}UNIQUE ({}){}",
             constraint_name(&u.name),
-            u.columns.iter().map(index_part).collect::<Vec<_>>().join(", "),
+            u.columns
+                .iter()
+                .map(index_part)
+                .collect::<Vec<_>>()
+                .join(", "),
             on_conflict(&u.on_conflict)
         ));
     }
     for ck in &table.checks {
         // A column check whose column is missing would otherwise vanish: keep it table-level.
-        let on_column = ck.column.as_deref().is_some_and(|c| table.column(c).is_some());
+        let on_column = ck
+            .column
+            .as_deref()
+            .is_some_and(|c| table.column(c).is_some());
         if !on_column {
             lines.push(format!("{}CHECK ({})", constraint_name(&ck.name), ck.expr));
         }
@@ -58,7 +67,11 @@ pub(crate) fn create_table_as(table: &Table, name: &str) -> String {
         lines.push(foreign_key(fk));
     }
 
-    let mut sql = format!("CREATE TABLE {} (\n    {}\n)", ident(name), lines.join(",\n    "));
+    let mut sql = format!(
+        "CREATE TABLE {} (\n    {}\n)",
+        ident(name),
+        lines.join(",\n    ")
+    );
     match (table.strict, table.without_rowid) {
         (true, true) => sql.push_str(" STRICT, WITHOUT ROWID"),
         (true, false) => sql.push_str(" STRICT"),
@@ -129,7 +142,11 @@ pub(crate) fn column_def(table: &Table, c: &Column, with_pk: bool) -> String {
         .iter()
         .filter(|k| k.column.as_deref().is_some_and(|n| same_name(n, &c.name)))
     {
-        s.push_str(&format!(" {}CHECK ({})", constraint_name(&ck.name), ck.expr));
+        s.push_str(&format!(
+            " {}CHECK ({})",
+            constraint_name(&ck.name),
+            ck.expr
+        ));
     }
     s
 }
@@ -176,7 +193,10 @@ fn on_conflict(oc: &Option<String>) -> String {
 
 /// A collation name: bare when it is a plain identifier (`NOCASE`), quoted otherwise.
 fn collation(name: &str) -> String {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if plain {
         name.to_string()
@@ -187,7 +207,11 @@ fn collation(name: &str) -> String {
 
 /// A key or index term: `"a" COLLATE NOCASE DESC`, or an expression verbatim.
 fn index_part(p: &IndexPart) -> String {
-    let mut s = if p.expr { p.target.clone() } else { ident(&p.target) };
+    let mut s = if p.expr {
+        p.target.clone()
+    } else {
+        ident(&p.target)
+    };
     if let Some(c) = &p.collate {
         s.push_str(" COLLATE ");
         s.push_str(&collation(c));
@@ -221,18 +245,19 @@ fn dependency_order(names: &[String], deps: impl Fn(usize) -> Vec<usize>) -> Vec
     let n = names.len();
     let mut waiting_on = vec![0usize; n];
     let mut dependents: Vec<Vec<usize>> = vec![vec![]; n];
-    for i in 0..n {
+    for (i, waiting) in waiting_on.iter_mut().enumerate() {
         let mut ds = deps(i);
         ds.sort_unstable();
         ds.dedup();
         for d in ds.into_iter().filter(|&d| d != i) {
-            waiting_on[i] += 1;
+            *waiting += 1;
             dependents[d].push(i);
         }
     }
     let key = |i: usize| (name_key(&names[i]), names[i].clone(), i);
     let mut remaining: BTreeSet<(String, String, usize)> = (0..n).map(key).collect();
-    let mut ready: BTreeSet<(String, String, usize)> = (0..n).filter(|&i| waiting_on[i] == 0).map(key).collect();
+    let mut ready: BTreeSet<(String, String, usize)> =
+        (0..n).filter(|&i| waiting_on[i] == 0).map(key).collect();
     let mut out = Vec::with_capacity(n);
     while let Some(first) = ready.pop_first().or_else(|| remaining.first().cloned()) {
         let i = first.2;
@@ -252,7 +277,11 @@ fn dependency_order(names: &[String], deps: impl Fn(usize) -> Vec<usize>) -> Vec
 
 /// Tables in foreign-key order (parents first), name order otherwise.
 pub(crate) fn table_order(tables: &[Table]) -> Vec<usize> {
-    let by_name: HashMap<String, usize> = tables.iter().enumerate().map(|(i, t)| (name_key(&t.name), i)).collect();
+    let by_name: HashMap<String, usize> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (name_key(&t.name), i))
+        .collect();
     let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
     dependency_order(&names, |i| {
         tables[i]

@@ -77,20 +77,36 @@ mod tests {
     fn layout() {
         let s = render_script(
             &["dbm up 002".into(), "from x".into()],
-            &[st(Some("why"), "CREATE TABLE a (x)"), st(None, "DROP TABLE b;  ")],
+            &[
+                st(Some("why"), "CREATE TABLE a (x)"),
+                st(None, "DROP TABLE b;  "),
+            ],
         );
-        assert_eq!(s, "-- dbm up 002\n-- from x\n\n-- why\nCREATE TABLE a (x);\n\nDROP TABLE b;\n");
+        assert_eq!(
+            s,
+            "-- dbm up 002\n-- from x\n\n-- why\nCREATE TABLE a (x);\n\nDROP TABLE b;\n"
+        );
         assert_eq!(render_script(&[], &[]), "");
         assert_eq!(render_script(&[], &[st(None, "SELECT 1")]), "SELECT 1;\n");
     }
 
     #[test]
     fn trailing_comment_does_not_swallow_terminator() {
-        let s = render_script(&[], &[st(None, "CREATE VIEW v AS SELECT 1 -- one"), st(None, "CREATE VIEW w AS SELECT 2")]);
+        let s = render_script(
+            &[],
+            &[
+                st(None, "CREATE VIEW v AS SELECT 1 -- one"),
+                st(None, "CREATE VIEW w AS SELECT 2"),
+            ],
+        );
         let c = rusqlite::Connection::open_in_memory().unwrap();
         c.execute_batch(&s).unwrap();
         let n: i64 = c
-            .query_row("SELECT count(*) FROM sqlite_schema WHERE type='view'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type='view'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(n, 2);
     }
@@ -110,7 +126,9 @@ mod tests {
         assert!(s.contains("\nEND;\n"));
         let c = rusqlite::Connection::open_in_memory().unwrap();
         c.execute_batch(&s).unwrap();
-        let n: i64 = c.query_row("SELECT sum(y) FROM log", [], |r| r.get(0)).unwrap();
+        let n: i64 = c
+            .query_row("SELECT sum(y) FROM log", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 3);
     }
 }

@@ -7,7 +7,8 @@ use super::script::render_script;
 use super::*;
 use crate::diff::{ColumnChangeKind, TableChange};
 use crate::model::{
-    Check, Column, FkAction, ForeignKey, Generated, Index, IndexPart, Order, PrimaryKey, Table, Trigger, Unique, View,
+    Check, Column, FkAction, ForeignKey, Generated, Index, IndexPart, Order, PrimaryKey, Table,
+    Trigger, Unique, View,
 };
 
 // ---- model helpers -------------------------------------------------------------------
@@ -93,7 +94,8 @@ const TYPE: ColumnChangeKind = ColumnChangeKind {
 fn db(schema: &Schema, seed: &str) -> Connection {
     let c = Connection::open_in_memory().unwrap();
     for sql in create_all(schema) {
-        c.execute_batch(&sql).unwrap_or_else(|e| panic!("{e}\n{sql}"));
+        c.execute_batch(&sql)
+            .unwrap_or_else(|e| panic!("{e}\n{sql}"));
     }
     c.execute_batch(seed).unwrap();
     c
@@ -109,19 +111,30 @@ fn apply(c: &Connection, stmts: &[Statement]) {
         c.execute_batch("ROLLBACK").unwrap();
         panic!("{e}\n{script}");
     }
-    assert_eq!(q::<i64>(c, "SELECT count(*) FROM pragma_foreign_key_check"), 0, "{script}");
+    assert_eq!(
+        q::<i64>(c, "SELECT count(*) FROM pragma_foreign_key_check"),
+        0,
+        "{script}"
+    );
     c.execute_batch("COMMIT; PRAGMA foreign_keys=ON").unwrap();
     assert_eq!(q::<String>(c, "PRAGMA integrity_check"), "ok");
 }
 
-fn plan_and_apply(c: &Connection, changes: &[Change], from: &Schema, to: &Schema, opts: &PlanOptions) -> Vec<Statement> {
+fn plan_and_apply(
+    c: &Connection,
+    changes: &[Change],
+    from: &Schema,
+    to: &Schema,
+    opts: &PlanOptions,
+) -> Vec<Statement> {
     let stmts = plan(changes, from, to, opts).unwrap();
     apply(c, &stmts);
     stmts
 }
 
 fn q<T: rusqlite::types::FromSql>(c: &Connection, sql: &str) -> T {
-    c.query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{e}: {sql}"))
+    c.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
 }
 
 fn rows(c: &Connection, sql: &str) -> Vec<String> {
@@ -145,8 +158,12 @@ fn rows(c: &Connection, sql: &str) -> Vec<String> {
 }
 
 fn schema_sql(c: &Connection, name: &str) -> Option<String> {
-    c.query_row("SELECT sql FROM sqlite_schema WHERE name = ?1", [name], |r| r.get(0))
-        .ok()
+    c.query_row(
+        "SELECT sql FROM sqlite_schema WHERE name = ?1",
+        [name],
+        |r| r.get(0),
+    )
+    .ok()
 }
 
 fn is_rebuild(stmts: &[Statement]) -> bool {
@@ -162,9 +179,15 @@ fn sqls(stmts: &[Statement]) -> Vec<&str> {
 /// `post` without an INTEGER PRIMARY KEY (so rowids must be carried explicitly), with an
 /// index, a trigger, a view and an ON DELETE CASCADE child.
 fn post_fixture() -> (Schema, Schema, Change) {
-    let mut post = table("post", vec![nn(col("title", "TEXT")), col("body", "VARCHAR(140)")]);
+    let mut post = table(
+        "post",
+        vec![nn(col("title", "TEXT")), col("body", "VARCHAR(140)")],
+    );
     post.indexes.push(index("post_title", &["title"]));
-    let mut comment = table("comment", vec![col("post_rowid", "INTEGER"), col("text", "TEXT")]);
+    let mut comment = table(
+        "comment",
+        vec![col("post_rowid", "INTEGER"), col("text", "TEXT")],
+    );
     comment.foreign_keys.push(ForeignKey {
         name: Some("fk_post".into()),
         columns: vec!["post_rowid".into()],
@@ -192,10 +215,26 @@ fn post_fixture() -> (Schema, Schema, Change) {
         sql: "CREATE TRIGGER post_ai AFTER INSERT ON post BEGIN\n    INSERT INTO log (msg) VALUES ('new ' || new.title);\nEND"
             .into(),
     });
+    // A trigger on another table that mentions `post`: without legacy_alter_table it would
+    // block the rename of the new table.
+    from.triggers.push(Trigger {
+        name: "comment_ai".into(),
+        table: "comment".into(),
+        sql: "CREATE TRIGGER comment_ai AFTER INSERT ON comment BEGIN\n    INSERT INTO log (msg) SELECT 'on ' || title FROM post WHERE rowid_copy = new.post_rowid;\nEND"
+            .into(),
+    });
     let mut to = from.clone();
-    to.table_mut("post").unwrap().column_mut("body").unwrap().sql_type = "TEXT".into();
+    to.table_mut("post")
+        .unwrap()
+        .column_mut("body")
+        .unwrap()
+        .sql_type = "TEXT".into();
     let new_post = to.table("post").unwrap().clone();
-    let change = alter(&post, &new_post, vec![modify(&post, &new_post, "body", TYPE)]);
+    let change = alter(
+        &post,
+        &new_post,
+        vec![modify(&post, &new_post, "body", TYPE)],
+    );
     (from, to, change)
 }
 
@@ -210,27 +249,57 @@ fn rebuild_keeps_rows_rowids_indexes_triggers_views_and_cascade_children() {
     let c = db(&from, POST_SEED);
     let stmts = plan_and_apply(&c, &[change], &from, &to, &PlanOptions::default());
     assert!(is_rebuild(&stmts));
-    assert_eq!(stmts[0].comment.as_deref(), Some("rebuild \"post\": body VARCHAR(140) -> TEXT"));
+    assert_eq!(
+        stmts[0].comment.as_deref(),
+        Some("rebuild \"post\": body VARCHAR(140) -> TEXT")
+    );
 
-    assert_eq!(rows(&c, "SELECT rowid, title, body FROM post ORDER BY rowid"), ["1|a|x", "3|b|y", "7|c|NULL"]);
-    assert_eq!(q::<String>(&c, "SELECT type FROM pragma_table_xinfo('post') WHERE name = 'body'"), "TEXT");
+    assert_eq!(
+        rows(&c, "SELECT rowid, title, body FROM post ORDER BY rowid"),
+        ["1|a|x", "3|b|y", "7|c|NULL"]
+    );
+    assert_eq!(
+        q::<String>(
+            &c,
+            "SELECT type FROM pragma_table_xinfo('post') WHERE name = 'body'"
+        ),
+        "TEXT"
+    );
     // CASCADE children survived the DROP TABLE of their parent.
     assert_eq!(q::<i64>(&c, "SELECT count(*) FROM comment"), 3);
     // The index came back and is used.
     assert!(schema_sql(&c, "post_title").is_some());
     let detail: String = c
-        .query_row("EXPLAIN QUERY PLAN SELECT * FROM post WHERE title = 'a'", [], |r| r.get(3))
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT * FROM post WHERE title = 'a'",
+            [],
+            |r| r.get(3),
+        )
         .unwrap();
     assert!(detail.contains("post_title"), "{detail}");
     // The view still works, the trigger still fires.
-    assert_eq!(rows(&c, "SELECT r, title FROM post_titles ORDER BY r"), ["1|a", "3|b", "7|c"]);
-    c.execute_batch("INSERT INTO post (title, rowid_copy) VALUES ('d', 8)").unwrap();
+    assert_eq!(
+        rows(&c, "SELECT r, title FROM post_titles ORDER BY r"),
+        ["1|a", "3|b", "7|c"]
+    );
+    c.execute_batch("INSERT INTO post (title, rowid_copy) VALUES ('d', 8)")
+        .unwrap();
     assert_eq!(rows(&c, "SELECT msg FROM log"), ["new d"]);
+    c.execute_batch("INSERT INTO comment VALUES (3, 'c4')")
+        .unwrap();
+    assert_eq!(rows(&c, "SELECT msg FROM log"), ["new d", "on b"]);
     // Cascade still works on the rebuilt parent.
-    c.execute_batch("DELETE FROM post WHERE title = 'a'").unwrap();
-    assert_eq!(q::<i64>(&c, "SELECT count(*) FROM comment"), 1);
+    c.execute_batch("DELETE FROM post WHERE title = 'a'")
+        .unwrap();
+    assert_eq!(q::<i64>(&c, "SELECT count(*) FROM comment"), 2);
     // No temporary table left behind.
-    assert_eq!(q::<i64>(&c, "SELECT count(*) FROM sqlite_schema WHERE name LIKE '\\_dbm%' ESCAPE '\\'"), 0);
+    assert_eq!(
+        q::<i64>(
+            &c,
+            "SELECT count(*) FROM sqlite_schema WHERE name LIKE '\\_dbm%' ESCAPE '\\'"
+        ),
+        0
+    );
     insta::assert_snapshot!("rebuild_post", render_script(&["up".into()], &stmts));
 }
 
@@ -246,8 +315,15 @@ fn rebuild_does_not_recreate_triggers_that_a_later_change_creates() {
     ];
     let c = db(&from, POST_SEED);
     let stmts = plan_and_apply(&c, &changes, &from, &to, &PlanOptions::default());
-    assert_eq!(stmts.iter().filter(|s| s.sql.starts_with("CREATE TRIGGER")).count(), 1);
-    c.execute_batch("INSERT INTO post (title) VALUES ('z')").unwrap();
+    assert_eq!(
+        stmts
+            .iter()
+            .filter(|s| s.sql.starts_with("CREATE TRIGGER"))
+            .count(),
+        1
+    );
+    c.execute_batch("INSERT INTO post (title) VALUES ('z')")
+        .unwrap();
     assert_eq!(rows(&c, "SELECT msg FROM log"), ["v2 z"]);
 }
 
@@ -275,26 +351,41 @@ fn autoinc_case(from_autoinc: bool, seed: &str) -> Connection {
 fn autoincrement_counter_survives_rebuild() {
     // seq 5, max id 3: the next id must be 6, not 4.
     let c = autoinc_case(true, "INSERT INTO item (note) VALUES ('a'),('b'),('c'),('d'),('e'); DELETE FROM item WHERE id > 3;");
-    assert_eq!(q::<i64>(&c, "SELECT seq FROM sqlite_sequence WHERE name = 'item'"), 5);
+    assert_eq!(
+        q::<i64>(&c, "SELECT seq FROM sqlite_sequence WHERE name = 'item'"),
+        5
+    );
     assert_eq!(q::<i64>(&c, "SELECT count(*) FROM sqlite_sequence"), 1);
-    c.execute_batch("INSERT INTO item (note) VALUES ('f')").unwrap();
+    c.execute_batch("INSERT INTO item (note) VALUES ('f')")
+        .unwrap();
     assert_eq!(q::<i64>(&c, "SELECT max(id) FROM item"), 6);
-    assert_eq!(rows(&c, "SELECT id, note FROM item ORDER BY id"), ["1|a", "2|b", "3|c", "6|f"]);
+    assert_eq!(
+        rows(&c, "SELECT id, note FROM item ORDER BY id"),
+        ["1|a", "2|b", "3|c", "6|f"]
+    );
 }
 
 #[test]
 fn autoincrement_counter_survives_when_the_table_is_empty() {
     // The copy inserts nothing, so the new table gets no sqlite_sequence row of its own.
-    let c = autoinc_case(true, "INSERT INTO item (note) VALUES ('a'),('b'),('c'),('d'),('e'); DELETE FROM item;");
-    c.execute_batch("INSERT INTO item (note) VALUES ('f')").unwrap();
+    let c = autoinc_case(
+        true,
+        "INSERT INTO item (note) VALUES ('a'),('b'),('c'),('d'),('e'); DELETE FROM item;",
+    );
+    c.execute_batch("INSERT INTO item (note) VALUES ('f')")
+        .unwrap();
     assert_eq!(q::<i64>(&c, "SELECT id FROM item"), 6);
 }
 
 #[test]
 fn autoincrement_added_by_rebuild_starts_after_existing_ids() {
     // The old table had no sqlite_sequence row at all.
-    let c = autoinc_case(false, "INSERT INTO item (id, note) VALUES (1, 'a'), (9, 'b');");
-    c.execute_batch("INSERT INTO item (note) VALUES ('f')").unwrap();
+    let c = autoinc_case(
+        false,
+        "INSERT INTO item (id, note) VALUES (1, 'a'), (9, 'b');",
+    );
+    c.execute_batch("INSERT INTO item (note) VALUES ('f')")
+        .unwrap();
     assert_eq!(q::<i64>(&c, "SELECT max(id) FROM item"), 10);
     assert!(schema_sql(&c, "item").unwrap().contains("AUTOINCREMENT"));
 }
@@ -304,7 +395,12 @@ fn autoincrement_added_by_rebuild_starts_after_existing_ids() {
 fn people() -> Table {
     let mut t = table(
         "people",
-        vec![col("id", "INTEGER"), nn(col("name", "TEXT")), col("nick", "TEXT"), col("age", "INT")],
+        vec![
+            col("id", "INTEGER"),
+            nn(col("name", "TEXT")),
+            col("nick", "TEXT"),
+            col("age", "INT"),
+        ],
     );
     t.primary_key = pk(&["id"]);
     t
@@ -312,7 +408,11 @@ fn people() -> Table {
 
 const PEOPLE_SEED: &str = "INSERT INTO people VALUES (1, 'ann', 'a', 30), (2, 'bob', NULL, 40);";
 
-fn run_people(to: &Table, changes: Vec<TableChange>, opts: &PlanOptions) -> (Connection, Vec<Statement>) {
+fn run_people(
+    to: &Table,
+    changes: Vec<TableChange>,
+    opts: &PlanOptions,
+) -> (Connection, Vec<Statement>) {
     let from_t = people();
     let (from, to_s) = (schema(vec![from_t.clone()]), schema(vec![to.clone()]));
     let c = db(&from, PEOPLE_SEED);
@@ -332,15 +432,23 @@ fn native_rename_column() {
         }],
         &PlanOptions::default(),
     );
-    assert_eq!(sqls(&stmts), [r#"ALTER TABLE "people" RENAME COLUMN "nick" TO "nickname""#]);
-    assert_eq!(rows(&c, "SELECT id, nickname FROM people ORDER BY id"), ["1|a", "2|NULL"]);
+    assert_eq!(
+        sqls(&stmts),
+        [r#"ALTER TABLE "people" RENAME COLUMN "nick" TO "nickname""#]
+    );
+    assert_eq!(
+        rows(&c, "SELECT id, nickname FROM people ORDER BY id"),
+        ["1|a", "2|NULL"]
+    );
 }
 
 #[test]
 fn rename_column_before_3_25_rebuilds_and_copies_from_the_old_name() {
     let mut to = people();
     to.columns[2].name = "nickname".into();
-    let opts = PlanOptions { min_sqlite: (3, 24, 0) };
+    let opts = PlanOptions {
+        min_sqlite: (3, 24, 0),
+    };
     let (c, stmts) = run_people(
         &to,
         vec![TableChange::RenameColumn {
@@ -350,7 +458,10 @@ fn rename_column_before_3_25_rebuilds_and_copies_from_the_old_name() {
         &opts,
     );
     assert!(is_rebuild(&stmts));
-    assert_eq!(rows(&c, "SELECT id, nickname FROM people ORDER BY id"), ["1|a", "2|NULL"]);
+    assert_eq!(
+        rows(&c, "SELECT id, nickname FROM people ORDER BY id"),
+        ["1|a", "2|NULL"]
+    );
 }
 
 #[test]
@@ -372,7 +483,10 @@ fn rename_plus_type_change_rebuilds_and_copies_from_the_old_name() {
     assert!(is_rebuild(&stmts));
     // INTEGER PRIMARY KEY carries the rowid itself: no extra rowid column in the copy.
     assert!(stmts[1].sql.starts_with(r#"INSERT INTO "_dbm_new_people" ("id", "name", "nick", "years") SELECT "id", "name", "nick", "age""#), "{}", stmts[1].sql);
-    assert_eq!(rows(&c, "SELECT id, years FROM people ORDER BY id"), ["1|30", "2|40"]);
+    assert_eq!(
+        rows(&c, "SELECT id, years FROM people ORDER BY id"),
+        ["1|30", "2|40"]
+    );
 }
 
 #[test]
@@ -395,7 +509,10 @@ fn swapped_column_names_rebuild() {
         &PlanOptions::default(),
     );
     assert!(is_rebuild(&stmts));
-    assert_eq!(rows(&c, "SELECT age, nick FROM people ORDER BY id"), ["a|30", "NULL|40"]);
+    assert_eq!(
+        rows(&c, "SELECT age, nick FROM people ORDER BY id"),
+        ["a|30", "NULL|40"]
+    );
 }
 
 #[test]
@@ -403,17 +520,24 @@ fn native_add_column_with_constant_default() {
     let mut to = people();
     let email = dflt(nn(col("email", "TEXT")), "'none'");
     to.columns.push(email.clone());
-    let (c, stmts) = run_people(&to, vec![TableChange::AddColumn(email)], &PlanOptions::default());
-    assert_eq!(sqls(&stmts), [r#"ALTER TABLE "people" ADD COLUMN "email" TEXT NOT NULL DEFAULT 'none'"#]);
+    let (c, stmts) = run_people(
+        &to,
+        vec![TableChange::AddColumn(email)],
+        &PlanOptions::default(),
+    );
+    assert_eq!(
+        sqls(&stmts),
+        [r#"ALTER TABLE "people" ADD COLUMN "email" TEXT NOT NULL DEFAULT 'none'"#]
+    );
     assert_eq!(rows(&c, "SELECT email FROM people"), ["none", "none"]);
 }
 
 #[test]
 fn add_column_rebuilds_when_alter_cannot() {
     let cases: Vec<(Column, Option<Check>)> = vec![
-        (nn(col("email", "TEXT")), None),                                  // NOT NULL, no default
-        (dflt(col("created", "TEXT"), "CURRENT_TIMESTAMP"), None),        // non-constant default
-        (dflt(col("created", "TEXT"), "(datetime('now'))"), None),        // non-constant default
+        (nn(col("email", "TEXT")), None), // NOT NULL, no default
+        (dflt(col("created", "TEXT"), "CURRENT_TIMESTAMP"), None), // non-constant default
+        (dflt(col("created", "TEXT"), "(datetime('now'))"), None), // non-constant default
         (
             Column {
                 generated: Some(Generated {
@@ -443,7 +567,13 @@ fn add_column_rebuilds_when_alter_cannot() {
         }
         let from_t = people();
         let (from, to_s) = (schema(vec![from_t.clone()]), schema(vec![to.clone()]));
-        let stmts = plan(&[alter(&from_t, &to, changes)], &from, &to_s, &PlanOptions::default()).unwrap();
+        let stmts = plan(
+            &[alter(&from_t, &to, changes)],
+            &from,
+            &to_s,
+            &PlanOptions::default(),
+        )
+        .unwrap();
         assert!(is_rebuild(&stmts), "{new_col:?} {stmts:#?}");
         if new_col.not_null && new_col.default.is_none() {
             // The rebuild itself fails on rows (there is no value to fill in), which is
@@ -469,11 +599,19 @@ fn add_column_with_check_is_native_from_3_37() {
     };
     to.columns.push(score.clone());
     to.checks.push(ck.clone());
-    let opts = PlanOptions { min_sqlite: (3, 37, 0) };
-    let (c, stmts) = run_people(&to, vec![TableChange::AddColumn(score), TableChange::AddCheck(ck)], &opts);
+    let opts = PlanOptions {
+        min_sqlite: (3, 37, 0),
+    };
+    let (c, stmts) = run_people(
+        &to,
+        vec![TableChange::AddColumn(score), TableChange::AddCheck(ck)],
+        &opts,
+    );
     assert_eq!(
         sqls(&stmts),
-        [r#"ALTER TABLE "people" ADD COLUMN "score" INT DEFAULT 0 CONSTRAINT "score_pos" CHECK (score >= 0)"#]
+        [
+            r#"ALTER TABLE "people" ADD COLUMN "score" INT DEFAULT 0 CONSTRAINT "score_pos" CHECK (score >= 0)"#
+        ]
     );
     assert!(c.execute_batch("UPDATE people SET score = -1").is_err());
 }
@@ -483,18 +621,35 @@ fn add_column_in_the_middle_rebuilds_to_keep_column_order() {
     let mut to = people();
     let email = col("email", "TEXT");
     to.columns.insert(2, email.clone());
-    let (c, stmts) = run_people(&to, vec![TableChange::AddColumn(email)], &PlanOptions::default());
+    let (c, stmts) = run_people(
+        &to,
+        vec![TableChange::AddColumn(email)],
+        &PlanOptions::default(),
+    );
     assert!(is_rebuild(&stmts));
-    assert_eq!(rows(&c, "SELECT group_concat(name) FROM pragma_table_info('people')"), ["id,name,email,nick,age"]);
+    assert_eq!(
+        rows(
+            &c,
+            "SELECT group_concat(name) FROM pragma_table_info('people')"
+        ),
+        ["id,name,email,nick,age"]
+    );
 }
 
 #[test]
 fn native_drop_column_when_unused() {
     let mut to = people();
     let nick = to.columns.remove(2);
-    let (c, stmts) = run_people(&to, vec![TableChange::DropColumn(nick)], &PlanOptions::default());
+    let (c, stmts) = run_people(
+        &to,
+        vec![TableChange::DropColumn(nick)],
+        &PlanOptions::default(),
+    );
     assert_eq!(sqls(&stmts), [r#"ALTER TABLE "people" DROP COLUMN "nick""#]);
-    assert_eq!(rows(&c, "SELECT * FROM people ORDER BY id"), ["1|ann|30", "2|bob|40"]);
+    assert_eq!(
+        rows(&c, "SELECT * FROM people ORDER BY id"),
+        ["1|ann|30", "2|bob|40"]
+    );
 }
 
 #[test]
@@ -506,10 +661,25 @@ fn drop_column_with_its_index_is_native_but_used_by_kept_index_rebuilds() {
     let nick = to.columns.remove(2);
     to.indexes.clear();
     let (from, to_s) = (schema(vec![from_t.clone()]), schema(vec![to.clone()]));
-    let changes = vec![TableChange::DropIndex(from_t.indexes[0].clone()), TableChange::DropColumn(nick.clone())];
+    let changes = vec![
+        TableChange::DropIndex(from_t.indexes[0].clone()),
+        TableChange::DropColumn(nick.clone()),
+    ];
     let c = db(&from, PEOPLE_SEED);
-    let stmts = plan_and_apply(&c, &[alter(&from_t, &to, changes)], &from, &to_s, &PlanOptions::default());
-    assert_eq!(sqls(&stmts), [r#"DROP INDEX "people_nick""#, r#"ALTER TABLE "people" DROP COLUMN "nick""#]);
+    let stmts = plan_and_apply(
+        &c,
+        &[alter(&from_t, &to, changes)],
+        &from,
+        &to_s,
+        &PlanOptions::default(),
+    );
+    assert_eq!(
+        sqls(&stmts),
+        [
+            r#"DROP INDEX "people_nick""#,
+            r#"ALTER TABLE "people" DROP COLUMN "nick""#
+        ]
+    );
 
     // Partial index that keeps existing but mentions the column in WHERE: rebuild.
     let mut from_t = people();
@@ -521,11 +691,20 @@ fn drop_column_with_its_index_is_native_but_used_by_kept_index_rebuilds() {
     to.columns.remove(2);
     to.indexes[0].where_clause = None;
     let (from, to_s) = (schema(vec![from_t.clone()]), schema(vec![to.clone()]));
-    let stmts = plan(&[alter(&from_t, &to, vec![TableChange::DropColumn(nick)])], &from, &to_s, &PlanOptions::default()).unwrap();
+    let stmts = plan(
+        &[alter(&from_t, &to, vec![TableChange::DropColumn(nick)])],
+        &from,
+        &to_s,
+        &PlanOptions::default(),
+    )
+    .unwrap();
     assert!(is_rebuild(&stmts));
     let c = db(&from, PEOPLE_SEED);
     apply(&c, &stmts);
-    assert_eq!(rows(&c, "SELECT * FROM people ORDER BY id"), ["1|ann|30", "2|bob|40"]);
+    assert_eq!(
+        rows(&c, "SELECT * FROM people ORDER BY id"),
+        ["1|ann|30", "2|bob|40"]
+    );
 }
 
 #[test]
@@ -541,23 +720,43 @@ fn drop_column_used_by_a_view_rebuilds_and_dropped_view_allows_native() {
     from.views.push(view.clone());
     let to_s = schema(vec![to.clone()]);
     let change = alter(&from_t, &to, vec![TableChange::DropColumn(nick)]);
-    let stmts = plan(std::slice::from_ref(&change), &from, &to_s, &PlanOptions::default()).unwrap();
+    let stmts = plan(
+        std::slice::from_ref(&change),
+        &from,
+        &to_s,
+        &PlanOptions::default(),
+    )
+    .unwrap();
     assert!(is_rebuild(&stmts));
-    let stmts = plan(&[Change::DropView(view), change], &from, &to_s, &PlanOptions::default()).unwrap();
+    let stmts = plan(
+        &[Change::DropView(view), change],
+        &from,
+        &to_s,
+        &PlanOptions::default(),
+    )
+    .unwrap();
     assert!(!is_rebuild(&stmts));
     let c = db(&from, PEOPLE_SEED);
     apply(&c, &stmts);
-    assert_eq!(q::<i64>(&c, "SELECT count(*) FROM pragma_table_info('people')"), 3);
+    assert_eq!(
+        q::<i64>(&c, "SELECT count(*) FROM pragma_table_info('people')"),
+        3
+    );
 }
 
 #[test]
 fn drop_column_before_3_35_rebuilds() {
     let mut to = people();
     let nick = to.columns.remove(2);
-    let opts = PlanOptions { min_sqlite: (3, 34, 0) };
+    let opts = PlanOptions {
+        min_sqlite: (3, 34, 0),
+    };
     let (c, stmts) = run_people(&to, vec![TableChange::DropColumn(nick)], &opts);
     assert!(is_rebuild(&stmts));
-    assert_eq!(rows(&c, "SELECT * FROM people ORDER BY id"), ["1|ann|30", "2|bob|40"]);
+    assert_eq!(
+        rows(&c, "SELECT * FROM people ORDER BY id"),
+        ["1|ann|30", "2|bob|40"]
+    );
 }
 
 #[test]
@@ -582,12 +781,20 @@ fn index_changes_are_native() {
         where_clause: Some("age > 18".into()),
         ..index("people_uq", &[])
     });
-    let (c, stmts) = run_people(&to, vec![TableChange::AddIndex(to.indexes[0].clone())], &PlanOptions::default());
+    let (c, stmts) = run_people(
+        &to,
+        vec![TableChange::AddIndex(to.indexes[0].clone())],
+        &PlanOptions::default(),
+    );
     assert_eq!(
         sqls(&stmts),
-        [r#"CREATE UNIQUE INDEX "people_uq" ON "people" ("name" COLLATE NOCASE DESC, lower(nick)) WHERE age > 18"#]
+        [
+            r#"CREATE UNIQUE INDEX "people_uq" ON "people" ("name" COLLATE NOCASE DESC, lower(nick)) WHERE age > 18"#
+        ]
     );
-    assert!(c.execute_batch("INSERT INTO people VALUES (3, 'ANN', 'A', 50)").is_err());
+    assert!(c
+        .execute_batch("INSERT INTO people VALUES (3, 'ANN', 'A', 50)")
+        .is_err());
 }
 
 #[test]
@@ -603,14 +810,21 @@ fn not_null_and_named_checks_are_native_from_3_53_and_rebuild_before() {
     to.checks.push(ck.clone());
     let changes = || {
         vec![
-            modify(&from_t, &to, "age", ColumnChangeKind {
-                not_null: true,
-                ..Default::default()
-            }),
+            modify(
+                &from_t,
+                &to,
+                "age",
+                ColumnChangeKind {
+                    not_null: true,
+                    ..Default::default()
+                },
+            ),
             TableChange::AddCheck(ck.clone()),
         ]
     };
-    let opts = PlanOptions { min_sqlite: (3, 53, 0) };
+    let opts = PlanOptions {
+        min_sqlite: (3, 53, 0),
+    };
     let (c, stmts) = run_people(&to, changes(), &opts);
     assert_eq!(
         sqls(&stmts),
@@ -619,26 +833,44 @@ fn not_null_and_named_checks_are_native_from_3_53_and_rebuild_before() {
             r#"ALTER TABLE "people" ADD CONSTRAINT "adult" CHECK (age >= 18)"#
         ]
     );
-    assert!(c.execute_batch("INSERT INTO people VALUES (3, 'c', NULL, NULL)").is_err());
-    assert!(c.execute_batch("INSERT INTO people VALUES (3, 'c', NULL, 5)").is_err());
+    assert!(c
+        .execute_batch("INSERT INTO people VALUES (3, 'c', NULL, NULL)")
+        .is_err());
+    assert!(c
+        .execute_batch("INSERT INTO people VALUES (3, 'c', NULL, 5)")
+        .is_err());
 
     let (c, stmts) = run_people(&to, changes(), &PlanOptions::default());
     assert!(is_rebuild(&stmts));
-    assert!(c.execute_batch("INSERT INTO people VALUES (3, 'c', NULL, 5)").is_err());
+    assert!(c
+        .execute_batch("INSERT INTO people VALUES (3, 'c', NULL, 5)")
+        .is_err());
 
     // And back: DROP NOT NULL / DROP CONSTRAINT.
     let back = vec![
-        modify(&to, &from_t, "age", ColumnChangeKind {
-            not_null: true,
-            ..Default::default()
-        }),
+        modify(
+            &to,
+            &from_t,
+            "age",
+            ColumnChangeKind {
+                not_null: true,
+                ..Default::default()
+            },
+        ),
         TableChange::DropCheck(ck.clone()),
     ];
-    let stmts = plan(&[alter(&to, &from_t, back)], &schema(vec![to.clone()]), &schema(vec![from_t.clone()]), &opts).unwrap();
+    let stmts = plan(
+        &[alter(&to, &from_t, back)],
+        &schema(vec![to.clone()]),
+        &schema(vec![from_t.clone()]),
+        &opts,
+    )
+    .unwrap();
     let c = db(&schema(vec![to.clone()]), PEOPLE_SEED);
     apply(&c, &stmts);
     assert!(!is_rebuild(&stmts));
-    c.execute_batch("INSERT INTO people VALUES (3, 'c', NULL, NULL), (4, 'd', NULL, 5)").unwrap();
+    c.execute_batch("INSERT INTO people VALUES (3, 'c', NULL, NULL), (4, 'd', NULL, 5)")
+        .unwrap();
 }
 
 #[test]
@@ -651,14 +883,29 @@ fn key_changes_rebuild_and_violations_fail_the_script() {
         on_conflict: None,
     };
     to.uniques.push(u.clone());
-    let (c, stmts) = run_people(&to, vec![TableChange::AddUnique(u.clone())], &PlanOptions::default());
+    let (c, stmts) = run_people(
+        &to,
+        vec![TableChange::AddUnique(u.clone())],
+        &PlanOptions::default(),
+    );
     assert!(is_rebuild(&stmts));
-    assert!(c.execute_batch("INSERT INTO people VALUES (3, 'c', 'a', 1)").is_err());
+    assert!(c
+        .execute_batch("INSERT INTO people VALUES (3, 'c', 'a', 1)")
+        .is_err());
 
     // Duplicates make the copy fail: the script errors, nothing is half-done.
     let (from, to_s) = (schema(vec![from_t.clone()]), schema(vec![to.clone()]));
-    let c = db(&from, "INSERT INTO people VALUES (1, 'x', 'dup', 1), (2, 'y', 'dup', 2);");
-    let stmts = plan(&[alter(&from_t, &to, vec![TableChange::AddUnique(u)])], &from, &to_s, &PlanOptions::default()).unwrap();
+    let c = db(
+        &from,
+        "INSERT INTO people VALUES (1, 'x', 'dup', 1), (2, 'y', 'dup', 2);",
+    );
+    let stmts = plan(
+        &[alter(&from_t, &to, vec![TableChange::AddUnique(u)])],
+        &from,
+        &to_s,
+        &PlanOptions::default(),
+    )
+    .unwrap();
     c.execute_batch("PRAGMA foreign_keys=OFF; BEGIN").unwrap();
     assert!(c.execute_batch(&render_script(&[], &stmts)).is_err());
     c.execute_batch("ROLLBACK").unwrap();
@@ -676,28 +923,54 @@ fn without_rowid_and_strict_rebuilds() {
     to.without_rowid = true;
     to.strict = true;
     let (from, to_s) = (schema(vec![kv.clone()]), schema(vec![to.clone()]));
-    let c = db(&from, "INSERT INTO kv VALUES ('a', 1), ('b', 'two'), ('c', x'00');");
+    let c = db(
+        &from,
+        "INSERT INTO kv VALUES ('a', 1), ('b', 'two'), ('c', x'00');",
+    );
     let stmts = plan_and_apply(
         &c,
-        &[alter(&kv, &to, vec![TableChange::SetWithoutRowid(true), TableChange::SetStrict(true)])],
+        &[alter(
+            &kv,
+            &to,
+            vec![
+                TableChange::SetWithoutRowid(true),
+                TableChange::SetStrict(true),
+            ],
+        )],
         &from,
         &to_s,
         &PlanOptions::default(),
     );
     assert!(stmts[0].sql.ends_with(") STRICT, WITHOUT ROWID"));
-    assert_eq!(q::<String>(&c, "SELECT wr || strict FROM pragma_table_list('kv')"), "11");
-    assert_eq!(rows(&c, "SELECT k, typeof(v) FROM kv ORDER BY k"), ["a|integer", "b|text", "c|blob"]);
+    assert_eq!(
+        q::<String>(&c, "SELECT wr || strict FROM pragma_table_list('kv')"),
+        "11"
+    );
+    assert_eq!(
+        rows(&c, "SELECT k, typeof(v) FROM kv ORDER BY k"),
+        ["a|integer", "b|text", "c|blob"]
+    );
 
     // And back to a rowid table: rowids are fresh, rows stay.
     let stmts = plan_and_apply(
         &c,
-        &[alter(&to, &kv, vec![TableChange::SetWithoutRowid(false), TableChange::SetStrict(false)])],
+        &[alter(
+            &to,
+            &kv,
+            vec![
+                TableChange::SetWithoutRowid(false),
+                TableChange::SetStrict(false),
+            ],
+        )],
         &to_s,
         &from,
         &PlanOptions::default(),
     );
     assert!(is_rebuild(&stmts));
-    assert_eq!(q::<String>(&c, "SELECT wr || strict FROM pragma_table_list('kv')"), "00");
+    assert_eq!(
+        q::<String>(&c, "SELECT wr || strict FROM pragma_table_list('kv')"),
+        "00"
+    );
     assert_eq!(q::<i64>(&c, "SELECT count(*) FROM kv"), 3);
 }
 
@@ -705,7 +978,12 @@ fn without_rowid_and_strict_rebuilds() {
 fn odd_identifiers_survive_a_rebuild() {
     let mut t = table(
         "order",
-        vec![col("a\"b", "TEXT"), col("ünï cödé", "INT"), col("select", "VARCHAR(5)"), col("rowid", "INT")],
+        vec![
+            col("a\"b", "TEXT"),
+            col("ünï cödé", "INT"),
+            col("select", "VARCHAR(5)"),
+            col("rowid", "INT"),
+        ],
     );
     t.indexes.push(index("ix \"q\"", &["ünï cödé", "a\"b"]));
     let mut to = t.clone();
@@ -719,14 +997,23 @@ fn odd_identifiers_survive_a_rebuild() {
     from.triggers.push(trig.clone());
     let mut to_s = schema(vec![to.clone()]);
     to_s.triggers.push(trig);
-    let c = db(&from, "INSERT INTO \"order\" (rowid, \"a\"\"b\", \"ünï cödé\", \"select\", \"rowid\") VALUES (5, 'q', 1, 's', 99);");
+    let c = db(&from, "INSERT INTO \"order\" (_rowid_, \"a\"\"b\", \"ünï cödé\", \"select\", \"rowid\") VALUES (5, 'q', 1, 's', 99);");
     let change = alter(&t, &to, vec![modify(&t, &to, "select", TYPE)]);
     let stmts = plan_and_apply(&c, &[change], &from, &to_s, &PlanOptions::default());
     assert!(is_rebuild(&stmts));
     // `rowid` is a real column here; the real rowid travels as `_rowid_`.
-    assert_eq!(rows(&c, "SELECT _rowid_, \"a\"\"b\", \"ünï cödé\", \"select\", \"rowid\" FROM \"order\""), ["5|q|1|s|99"]);
+    assert_eq!(
+        rows(
+            &c,
+            "SELECT _rowid_, \"a\"\"b\", \"ünï cödé\", \"select\", \"rowid\" FROM \"order\""
+        ),
+        ["5|q|1|s|99"]
+    );
     assert!(schema_sql(&c, "ix \"q\"").is_some());
-    assert!(c.execute_batch("DELETE FROM \"order\"").is_err(), "trigger must be back");
+    assert!(
+        c.execute_batch("DELETE FROM \"order\"").is_err(),
+        "trigger must be back"
+    );
     insta::assert_snapshot!("rebuild_odd_names", render_script(&[], &stmts));
 }
 
@@ -861,7 +1148,10 @@ fn create_all_orders_and_executes() {
     assert!(pos("CREATE TABLE \"a\"") < pos("CREATE TABLE \"b\""));
     assert!(pos("CREATE VIEW z_base") < pos("CREATE VIEW a_top"));
     let c = db(&s, "INSERT INTO author VALUES (1, 'ann'); INSERT INTO post (author_id, title) VALUES (1, 'hello');");
-    assert_eq!(rows(&c, "SELECT id, title_len, untyped FROM post"), ["1|5|NULL"]);
+    assert_eq!(
+        rows(&c, "SELECT id, title_len, untyped FROM post"),
+        ["1|5|NULL"]
+    );
     assert_eq!(q::<String>(&c, "SELECT * FROM a_top"), "hello");
     insta::assert_snapshot!("create_all", all.join(";\n\n"));
 }
@@ -876,7 +1166,8 @@ fn render_primary_key_forms() {
     assert!(sql.contains("PRIMARY KEY (\"id\" DESC)"), "{sql}");
     let c = Connection::open_in_memory().unwrap();
     c.execute_batch(&sql).unwrap();
-    c.execute_batch("INSERT INTO t (id, b) VALUES (42, 'x')").unwrap();
+    c.execute_batch("INSERT INTO t (id, b) VALUES (42, 'x')")
+        .unwrap();
     assert_eq!(q::<i64>(&c, "SELECT rowid FROM t"), 42);
 
     t.columns[0].sql_type = "INT".into();
@@ -895,7 +1186,10 @@ fn render_primary_key_forms() {
 #[test]
 fn script_runs_in_the_sqlite3_shell() {
     // The default target is SQLite 3.35; Debian's shell (3.40) must run the scripts too.
-    let Ok(out) = std::process::Command::new("sqlite3").arg("--version").output() else {
+    let Ok(out) = std::process::Command::new("sqlite3")
+        .arg("--version")
+        .output()
+    else {
         eprintln!("sqlite3 shell not installed; skipped");
         return;
     };
@@ -924,11 +1218,67 @@ fn script_runs_in_the_sqlite3_shell() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let c = Connection::open(&path).unwrap();
-    assert_eq!(rows(&c, "SELECT rowid, title FROM post ORDER BY rowid"), ["1|a", "3|b", "7|c"]);
+    assert_eq!(
+        rows(&c, "SELECT rowid, title FROM post ORDER BY rowid"),
+        ["1|a", "3|b", "7|c"]
+    );
     assert_eq!(q::<i64>(&c, "SELECT count(*) FROM comment"), 3);
     assert!(schema_sql(&c, "post_ai").is_some());
+}
+
+#[test]
+fn self_referencing_table_rebuild_keeps_tree() {
+    let mut node = table(
+        "node",
+        vec![
+            col("id", "INTEGER"),
+            col("parent", "INTEGER"),
+            col("label", "VARCHAR(9)"),
+        ],
+    );
+    node.primary_key = pk(&["id"]);
+    node.foreign_keys.push(ForeignKey {
+        name: None,
+        columns: vec!["parent".into()],
+        ref_table: "node".into(),
+        ref_columns: vec!["id".into()],
+        on_delete: FkAction::Cascade,
+        on_update: FkAction::NoAction,
+        deferred: false,
+    });
+    let mut to = node.clone();
+    to.columns[2].sql_type = "TEXT".into();
+    let (from, to_s) = (schema(vec![node.clone()]), schema(vec![to.clone()]));
+    let c = db(
+        &from,
+        "INSERT INTO node VALUES (1, NULL, 'root'), (2, 1, 'kid'), (3, 2, 'grandkid');",
+    );
+    let stmts = plan_and_apply(
+        &c,
+        &[alter(&node, &to, vec![modify(&node, &to, "label", TYPE)])],
+        &from,
+        &to_s,
+        &PlanOptions::default(),
+    );
+    assert!(is_rebuild(&stmts));
+    assert_eq!(q::<i64>(&c, "SELECT count(*) FROM node"), 3);
+    assert_eq!(
+        q::<String>(&c, "SELECT \"table\" FROM pragma_foreign_key_list('node')"),
+        "node"
+    );
+    c.execute_batch("DELETE FROM node WHERE id = 1").unwrap();
+    assert_eq!(q::<i64>(&c, "SELECT count(*) FROM node"), 0);
 }
