@@ -21,6 +21,13 @@ pub(super) fn alter_table(
     to: &Table,
     changes: &[TableChange],
 ) -> Result<Vec<Statement>> {
+    if !same_name(&from.name, &to.name) {
+        // Renames come first as RenameTable; planning on two names would touch the wrong table.
+        return Err(crate::Error::Unsupported(format!(
+            "altering table {:?} into {:?}: the rename must come first as its own change",
+            from.name, to.name
+        )));
+    }
     match native(ctx, from, to, changes) {
         Ok(stmts) => Ok(stmts),
         Err(reasons) => rebuild::rebuild(ctx, from, to, changes, &reasons),

@@ -1282,3 +1282,17 @@ fn self_referencing_table_rebuild_keeps_tree() {
     c.execute_batch("DELETE FROM node WHERE id = 1").unwrap();
     assert_eq!(q::<i64>(&c, "SELECT count(*) FROM node"), 0);
 }
+
+#[test]
+fn alter_table_with_two_names_is_refused() {
+    let a = people();
+    let mut b = people();
+    b.name = "persons".into();
+    let err = plan(
+        &[alter(&a, &b, vec![])],
+        &schema(vec![a.clone()]),
+        &schema(vec![b.clone()]),
+        &PlanOptions::default(),
+    );
+    assert!(matches!(err, Err(crate::Error::Unsupported(m)) if m.contains("persons")));
+}
