@@ -16,7 +16,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "dbm", version, about = "Schema migrations for SQLite: declare the schema, dbm writes reviewable up/down SQL")]
+#[command(
+    name = "dbm",
+    version,
+    about = "Schema migrations for SQLite: declare the schema, dbm writes reviewable up/down SQL"
+)]
 struct Cli {
     /// The SQLite database (a path, or a sqlite:///path URL). Overrides DATABASE_URL and dbm.toml.
     #[arg(long, global = true, value_name = "PATH")]
@@ -192,8 +196,10 @@ impl Ctx {
             .with_context(|| format!("cannot open database {}", path.display()))?;
         conn.busy_timeout(Duration::from_secs(self.settings.lock_timeout))?;
         // Reading the schema tells a SQLite file from anything else without writing.
-        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
-            .map_err(|e| anyhow!("{} is not a usable SQLite database: {e}", path.display()))?;
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| anyhow!("{} is not a usable SQLite database: {e}", path.display()))?;
         Ok(conn)
     }
 
@@ -205,10 +211,15 @@ impl Ctx {
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             if !parent.is_dir() {
-                bail!("cannot create database {}: folder {} does not exist", path.display(), parent.display());
+                bail!(
+                    "cannot create database {}: folder {} does not exist",
+                    path.display(),
+                    parent.display()
+                );
             }
         }
-        let conn = Connection::open(path).with_context(|| format!("cannot create database {}", path.display()))?;
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot create database {}", path.display()))?;
         conn.busy_timeout(Duration::from_secs(self.settings.lock_timeout))?;
         Ok((conn, true))
     }
@@ -219,7 +230,10 @@ impl Ctx {
         }
         let p = &self.settings.model;
         if !p.exists() {
-            bail!("model file {} not found (set `model` in dbm.toml or pass --model)", p.display());
+            bail!(
+                "model file {} not found (set `model` in dbm.toml or pass --model)",
+                p.display()
+            );
         }
         Ok(model_file::load(p)?)
     }
@@ -271,7 +285,11 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
     match cli.command {
         Command::Create => cmd_create(&ctx),
         Command::Migrate { message } => cmd_migrate(&ctx, message.as_deref()),
-        Command::Upgrade { version, create, opts } => cmd_upgrade(&ctx, version.as_deref(), create, &opts),
+        Command::Upgrade {
+            version,
+            create,
+            opts,
+        } => cmd_upgrade(&ctx, version.as_deref(), create, &opts),
         Command::Downgrade { version, opts } => cmd_downgrade(&ctx, version.as_deref(), &opts),
         Command::Version => {
             println!("{}", ctx.repo()?.latest()?);
@@ -296,7 +314,11 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
         Command::History => cmd_history(&ctx),
         Command::Test => cmd_test(&ctx),
         Command::VersionControl { version } => {
-            let v = version.as_deref().map(parse_version).transpose()?.unwrap_or(0);
+            let v = version
+                .as_deref()
+                .map(parse_version)
+                .transpose()?
+                .unwrap_or(0);
             let repo = ctx.repo()?;
             let latest = repo.latest()?;
             if v > latest {
@@ -304,10 +326,16 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
             }
             let (conn, _) = ctx.create_db()?;
             if apply::version_control(&conn, &repo, v)? {
-                println!("Database {} is now under version control at version {v}", ctx.db_path().display());
+                println!(
+                    "Database {} is now under version control at version {v}",
+                    ctx.db_path().display()
+                );
             } else {
                 let cur = apply::db_version(&conn, &repo)?.unwrap_or(0);
-                println!("Database {} is already under version control (version {cur})", ctx.db_path().display());
+                println!(
+                    "Database {} is already under version control (version {cur})",
+                    ctx.db_path().display()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -316,7 +344,10 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
             let conn = ctx.open_db(true)?;
             ctx.require_version(&conn, &repo)?;
             apply::drop_version_control(&conn, &repo)?;
-            println!("Database {} is no longer under version control", ctx.db_path().display());
+            println!(
+                "Database {} is no longer under version control",
+                ctx.db_path().display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Lint { versions, json } => cmd_lint(&ctx, &versions, json),
@@ -328,7 +359,11 @@ fn cmd_create(ctx: &Ctx) -> Result<ExitCode> {
     if created {
         println!("Created repository {}", ctx.settings.repository.display());
     } else {
-        println!("Repository {} already exists (latest version {})", ctx.settings.repository.display(), repo.latest()?);
+        println!(
+            "Repository {} already exists (latest version {})",
+            ctx.settings.repository.display(),
+            repo.latest()?
+        );
     }
     let (conn, new_file) = ctx.create_db()?;
     let tables = inspect::inspect(&conn).map(|s| s.tables.len()).unwrap_or(0);
@@ -344,7 +379,10 @@ fn cmd_create(ctx: &Ctx) -> Result<ExitCode> {
         }
     } else {
         let v = apply::db_version(&conn, &repo)?.unwrap_or(0);
-        println!("Database {} is already under version control at version {v}", ctx.db_path().display());
+        println!(
+            "Database {} is already under version control at version {v}",
+            ctx.db_path().display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -387,7 +425,14 @@ fn cmd_migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
     if !offences.is_empty() {
         let lines: Vec<String> = offences
             .iter()
-            .map(|o| format!("  {}: {} row{} would fail", o.change, o.rows, if o.rows == 1 { "" } else { "s" }))
+            .map(|o| {
+                format!(
+                    "  {}: {} row{} would fail",
+                    o.change,
+                    o.rows,
+                    if o.rows == 1 { "" } else { "s" }
+                )
+            })
             .collect();
         bail!(
             "the existing data does not fit the new schema; no script written:\n{}\nFix the rows (or the model), or write a data migration with `dbm script`.",
@@ -398,15 +443,23 @@ fn cmd_migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
         for d in c.describe() {
             match d.risk {
                 Risk::Destructive => eprintln!("warning: destructive: {}", d.why.unwrap_or(d.text)),
-                Risk::MayFail => eprintln!("note: checked against existing rows: {}", d.why.unwrap_or(d.text)),
+                Risk::MayFail => eprintln!(
+                    "note: checked against existing rows: {}",
+                    d.why.unwrap_or(d.text)
+                ),
                 Risk::Safe => {}
             }
         }
     }
-    let slug = message.map(repository::slugify).unwrap_or_else(|| mig.slug.clone());
+    let slug = message
+        .map(repository::slugify)
+        .unwrap_or_else(|| mig.slug.clone());
     let mut written: Option<repository::VersionFiles> = None;
     let checksum = repository::checksum(mig.up_sql.as_bytes());
-    let planned_up = repo.root.join("versions").join(format!("{next:03}_{slug}.up.sql"));
+    let planned_up = repo
+        .root
+        .join("versions")
+        .join(format!("{next:03}_{slug}.up.sql"));
     let result = apply::apply_version(
         &mut conn,
         &repo,
@@ -428,19 +481,36 @@ fn cmd_migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
         return Err(anyhow!(e).context("the migration was not applied and no script was written"));
     }
     let files = written.ok_or_else(|| anyhow!("internal error: scripts not written"))?;
-    println!("New migration saved as {}", display_path(&ctx.settings.repository, &files.up));
-    println!("Current database version: {}", apply::db_version(&conn, &repo)?.unwrap_or(next));
+    println!(
+        "New migration saved as {}",
+        display_path(&ctx.settings.repository, &files.up)
+    );
+    println!(
+        "Current database version: {}",
+        apply::db_version(&conn, &repo)?.unwrap_or(next)
+    );
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(ctx: &Ctx, conn: &Connection, repo: &Repository, report: &apply::ApplyReport) -> Result<()> {
+fn print_report(
+    ctx: &Ctx,
+    conn: &Connection,
+    repo: &Repository,
+    report: &apply::ApplyReport,
+) -> Result<()> {
     if let Some(b) = &report.backup {
         println!("Backup written to {}", b.display());
     }
     for (from, to) in &report.steps {
-        println!("{} {from} -> {to}", if to > from { "Upgraded" } else { "Downgraded" });
+        println!(
+            "{} {from} -> {to}",
+            if to > from { "Upgraded" } else { "Downgraded" }
+        );
     }
-    println!("Current database version: {}", ctx.require_version(conn, repo)?);
+    println!(
+        "Current database version: {}",
+        ctx.require_version(conn, repo)?
+    );
     Ok(())
 }
 
@@ -493,7 +563,9 @@ fn cmd_downgrade(ctx: &Ctx, version: Option<&str>, a: &ApplyArgs) -> Result<Exit
         let from = ctx.require_version(&conn, &repo)?;
         let target = match requested {
             Some(t) => t,
-            None => from.checked_sub(1).ok_or_else(|| anyhow!("the database is at version 0: nothing to downgrade"))?,
+            None => from
+                .checked_sub(1)
+                .ok_or_else(|| anyhow!("the database is at version 0: nothing to downgrade"))?,
         };
         if target > from {
             bail!("the database is at version {from}, below {target}: use `dbm upgrade --sql {target}`");
@@ -505,9 +577,9 @@ fn cmd_downgrade(ctx: &Ctx, version: Option<&str>, a: &ApplyArgs) -> Result<Exit
     let current = ctx.require_version(&conn, &repo)?;
     let target = match requested {
         Some(t) => t,
-        None => current
-            .checked_sub(1)
-            .ok_or_else(|| anyhow!("the database is at version 0: there is nothing below it to downgrade to"))?,
+        None => current.checked_sub(1).ok_or_else(|| {
+            anyhow!("the database is at version 0: there is nothing below it to downgrade to")
+        })?,
     };
     if target > current {
         bail!("the database is at version {current}, below {target}: use `dbm upgrade {target}`");
@@ -527,8 +599,14 @@ fn cmd_script(ctx: &Ctx, message: &str) -> Result<ExitCode> {
         "-- dbm migration {next:03} (down): {message}\n-- Undo what the up script does.\n\n"
     );
     let files = repo.write_version(&repository::slugify(message), &up, &down)?;
-    println!("New script saved as {}", display_path(&ctx.settings.repository, &files.up));
-    println!("and {}", display_path(&ctx.settings.repository, &files.down));
+    println!(
+        "New script saved as {}",
+        display_path(&ctx.settings.repository, &files.up)
+    );
+    println!(
+        "and {}",
+        display_path(&ctx.settings.repository, &files.down)
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -545,7 +623,10 @@ fn cmd_diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Differences between database {} and model:", ctx.db_path().display());
+    println!(
+        "Differences between database {} and model:",
+        ctx.db_path().display()
+    );
     for c in &changes {
         for d in c.describe() {
             let tag = match d.risk {
@@ -564,7 +645,11 @@ fn cmd_diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
         println!();
         print!("{}", crate::plan::script::render_script(&[], &stmts));
     }
-    Ok(if check { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if check {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn cmd_status(ctx: &Ctx) -> Result<ExitCode> {
@@ -573,8 +658,14 @@ fn cmd_status(ctx: &Ctx) -> Result<ExitCode> {
     let latest = versions.last().map(|v| v.version).unwrap_or(0);
     let conn = ctx.open_db(false)?;
     let current = ctx.require_version(&conn, &repo)?;
-    println!("database:   {} at version {current}", ctx.db_path().display());
-    println!("repository: {} latest version {latest}", ctx.settings.repository.display());
+    println!(
+        "database:   {} at version {current}",
+        ctx.db_path().display()
+    );
+    println!(
+        "repository: {} latest version {latest}",
+        ctx.settings.repository.display()
+    );
     let pending: Vec<String> = versions
         .iter()
         .filter(|v| v.version > current)
@@ -597,7 +688,10 @@ fn cmd_status(ctx: &Ctx) -> Result<ExitCode> {
     if edited.is_empty() {
         println!("edited:     none");
     } else {
-        println!("edited:     {} (changed after it was applied)", edited.join(", "));
+        println!(
+            "edited:     {} (changed after it was applied)",
+            edited.join(", ")
+        );
     }
     // Drift: replay the applied scripts on an empty in-memory database and compare.
     let replay = Connection::open_in_memory()?;
@@ -606,7 +700,10 @@ fn cmd_status(ctx: &Ctx) -> Result<ExitCode> {
     for v in versions.iter().filter(|v| v.version <= current) {
         let sql = std::fs::read_to_string(&v.up)?;
         if let Err(e) = replay.execute_batch(&sql) {
-            replay_error = Some(format!("{}: {e}", display_path(&ctx.settings.repository, &v.up)));
+            replay_error = Some(format!(
+                "{}: {e}",
+                display_path(&ctx.settings.repository, &v.up)
+            ));
             break;
         }
     }
@@ -642,7 +739,7 @@ fn cmd_history(ctx: &Ctx) -> Result<ExitCode> {
             "{}  {:>4} {:<4}  {} ms  sha256:{}",
             r.applied_at,
             r.version,
-            r.direction,
+            r.direction.as_str(),
             r.duration_ms,
             &r.checksum[..r.checksum.len().min(12)]
         );
@@ -679,7 +776,11 @@ fn cmd_test(ctx: &Ctx) -> Result<ExitCode> {
         if let Some(expected) = snapshots.get(&v) {
             let d = workflow::differences(&now, expected);
             if !d.is_empty() {
-                bail!("downgrade {} -> {v} does not restore the schema of version {v}:\n  {}", v + 1, d.join("\n  "));
+                bail!(
+                    "downgrade {} -> {v} does not restore the schema of version {v}:\n  {}",
+                    v + 1,
+                    d.join("\n  ")
+                );
             }
         }
         snapshots.entry(v).or_insert(now);
@@ -690,11 +791,18 @@ fn cmd_test(ctx: &Ctx) -> Result<ExitCode> {
         let now = inspect::inspect(&scratch)?;
         let d = workflow::differences(&now, &snapshots[&v]);
         if !d.is_empty() {
-            bail!("upgrade {} -> {v} the second time gives a different schema:\n  {}", v - 1, d.join("\n  "));
+            bail!(
+                "upgrade {} -> {v} the second time gives a different schema:\n  {}",
+                v - 1,
+                d.join("\n  ")
+            );
         }
         println!("upgrade {} -> {v} again: ok", v - 1);
     }
-    println!("test: ok ({latest} version{} up, down and up again; database untouched)", if latest == 1 { "" } else { "s" });
+    println!(
+        "test: ok ({latest} version{} up, down and up again; database untouched)",
+        if latest == 1 { "" } else { "s" }
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -704,15 +812,21 @@ fn cmd_lint(ctx: &Ctx, versions: &[String], json: bool) -> Result<ExitCode> {
     let wanted: Vec<u64> = if versions.is_empty() {
         all.iter().map(|v| v.version).collect()
     } else {
-        versions.iter().map(|s| parse_version(s)).collect::<Result<_>>()?
+        versions
+            .iter()
+            .map(|s| parse_version(s))
+            .collect::<Result<_>>()?
     };
     let mut findings = vec![];
     for w in wanted {
-        let v = all
-            .iter()
-            .find(|v| v.version == w)
-            .ok_or_else(|| anyhow!("version {w} does not exist in {}", ctx.settings.repository.display()))?;
-        let sql = std::fs::read_to_string(&v.up).with_context(|| format!("cannot read {}", v.up.display()))?;
+        let v = all.iter().find(|v| v.version == w).ok_or_else(|| {
+            anyhow!(
+                "version {w} does not exist in {}",
+                ctx.settings.repository.display()
+            )
+        })?;
+        let sql = std::fs::read_to_string(&v.up)
+            .with_context(|| format!("cannot read {}", v.up.display()))?;
         for f in crate::lint::lint_script(&sql) {
             findings.push((w, display_path(&ctx.settings.repository, &v.up), f));
         }
@@ -747,9 +861,18 @@ mod tests {
     #[test]
     fn versions_parse_with_clear_errors() {
         assert_eq!(parse_version("3").unwrap(), 3);
-        assert!(parse_version("-1").unwrap_err().to_string().contains("negative"));
-        assert!(parse_version("abc").unwrap_err().to_string().contains("not a number"));
-        assert!(parse_version("99999999999999999999999").unwrap_err().to_string().contains("too large"));
+        assert!(parse_version("-1")
+            .unwrap_err()
+            .to_string()
+            .contains("negative"));
+        assert!(parse_version("abc")
+            .unwrap_err()
+            .to_string()
+            .contains("not a number"));
+        assert!(parse_version("99999999999999999999999")
+            .unwrap_err()
+            .to_string()
+            .contains("too large"));
     }
 
     #[test]

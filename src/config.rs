@@ -99,7 +99,10 @@ impl Settings {
                         message: "config file not found".into(),
                     });
                 }
-                (Some(read_config(p)?), p.parent().map(Path::to_path_buf).unwrap_or_default())
+                (
+                    Some(read_config(p)?),
+                    p.parent().map(Path::to_path_buf).unwrap_or_default(),
+                )
             }
             None => {
                 let p = PathBuf::from(DEFAULT_CONFIG);
@@ -112,7 +115,11 @@ impl Settings {
         };
         let file = file.unwrap_or_default();
         let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
-        let database = match (&o.database, env_database_url.filter(|s| !s.is_empty()), &file.database) {
+        let database = match (
+            &o.database,
+            env_database_url.filter(|s| !s.is_empty()),
+            &file.database,
+        ) {
             (Some(flag), _, _) => database_path(flag)?,
             (None, Some(env), _) => database_path(&env)?,
             (None, None, Some(f)) => rel(database_path(f)?),
@@ -170,8 +177,14 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(database_path("sqlite:///app.db").unwrap(), PathBuf::from("app.db"));
-        assert_eq!(database_path("sqlite:////tmp/a.db").unwrap(), PathBuf::from("/tmp/a.db"));
+        assert_eq!(
+            database_path("sqlite:///app.db").unwrap(),
+            PathBuf::from("app.db")
+        );
+        assert_eq!(
+            database_path("sqlite:////tmp/a.db").unwrap(),
+            PathBuf::from("/tmp/a.db")
+        );
         assert_eq!(database_path("x.db").unwrap(), PathBuf::from("x.db"));
         assert!(database_path("postgres://x").is_err());
     }
@@ -192,7 +205,11 @@ mod tests {
     fn config_file_and_relative_paths() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("dbm.toml");
-        std::fs::write(&cfg, "database = \"sqlite:///data/app.db\"\nrepository = \"repo\"\nmin_sqlite = \"3.53\"\n").unwrap();
+        std::fs::write(
+            &cfg,
+            "database = \"sqlite:///data/app.db\"\nrepository = \"repo\"\nmin_sqlite = \"3.53\"\n",
+        )
+        .unwrap();
         let o = Overrides {
             config: Some(cfg.clone()),
             ..Overrides::default()

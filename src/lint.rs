@@ -21,7 +21,9 @@ pub fn lint_script(sql: &str) -> Vec<Finding> {
     let mut out = vec![];
     let mut generated = false;
     for (i, line) in sql.lines().enumerate() {
-        let Some(text) = line.trim_start().strip_prefix("--") else { continue };
+        let Some(text) = line.trim_start().strip_prefix("--") else {
+            continue;
+        };
         if text.contains("dbm migration") {
             generated = true;
         }
@@ -59,24 +61,55 @@ pub fn lint_script(sql: &str) -> Vec<Finding> {
             end += 1;
         }
         let stmt = &toks[start..end.min(toks.len())];
-        let words: Vec<String> = stmt.iter().take(6).map(|t| t.text.to_ascii_uppercase()).collect();
+        let words: Vec<String> = stmt
+            .iter()
+            .take(6)
+            .map(|t| t.text.to_ascii_uppercase())
+            .collect();
         let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
         if let Some(first) = stmt.first() {
             let line = line_of(first.start);
-            let name = |i: usize| stmt.get(i).map(|t| crate::sql::unquote(t.text)).unwrap_or_default();
+            let name = |i: usize| {
+                stmt.get(i)
+                    .map(|t| crate::sql::unquote(t.text))
+                    .unwrap_or_default()
+            };
             if w(0) == "DROP" && w(1) == "TABLE" {
                 let n = if w(2) == "IF" { name(4) } else { name(2) };
-                out.push(Finding { risk: Risk::Destructive, message: format!("drops table {n} and its rows"), line });
-            } else if w(0) == "ALTER" && stmt.iter().any(|t| t.text.eq_ignore_ascii_case("DROP"))
-                && !stmt.iter().any(|t| t.text.eq_ignore_ascii_case("CONSTRAINT"))
+                out.push(Finding {
+                    risk: Risk::Destructive,
+                    message: format!("drops table {n} and its rows"),
+                    line,
+                });
+            } else if w(0) == "ALTER"
+                && stmt.iter().any(|t| t.text.eq_ignore_ascii_case("DROP"))
+                && !stmt
+                    .iter()
+                    .any(|t| t.text.eq_ignore_ascii_case("CONSTRAINT"))
             {
-                out.push(Finding { risk: Risk::Destructive, message: format!("drops a column of {}", name(2)), line });
+                out.push(Finding {
+                    risk: Risk::Destructive,
+                    message: format!("drops a column of {}", name(2)),
+                    line,
+                });
             } else if w(0) == "DELETE" {
-                out.push(Finding { risk: Risk::Destructive, message: "deletes rows".into(), line });
+                out.push(Finding {
+                    risk: Risk::Destructive,
+                    message: "deletes rows".into(),
+                    line,
+                });
             } else if w(0) == "UPDATE" {
-                out.push(Finding { risk: Risk::MayFail, message: format!("rewrites rows of {}", name(1)), line });
+                out.push(Finding {
+                    risk: Risk::MayFail,
+                    message: format!("rewrites rows of {}", name(1)),
+                    line,
+                });
             } else if w(0) == "CREATE" && w(1) == "UNIQUE" {
-                out.push(Finding { risk: Risk::MayFail, message: "a new unique index fails on duplicate rows".into(), line });
+                out.push(Finding {
+                    risk: Risk::MayFail,
+                    message: "a new unique index fails on duplicate rows".into(),
+                    line,
+                });
             }
         }
         start = end + 1;
@@ -92,7 +125,14 @@ mod tests {
     fn hand_written_sql_is_classified() {
         let f = lint_script("CREATE TABLE a(x);\nDROP TABLE IF EXISTS \"b\";\nALTER TABLE c DROP COLUMN d;\nUPDATE e SET x=1;\n");
         let risks: Vec<(Risk, usize)> = f.iter().map(|f| (f.risk, f.line)).collect();
-        assert_eq!(risks, vec![(Risk::Destructive, 2), (Risk::Destructive, 3), (Risk::MayFail, 4)]);
+        assert_eq!(
+            risks,
+            vec![
+                (Risk::Destructive, 2),
+                (Risk::Destructive, 3),
+                (Risk::MayFail, 4)
+            ]
+        );
         assert!(f[0].message.contains("table b"));
     }
 

@@ -66,7 +66,10 @@ pub fn tokens(sql: &str) -> Option<Vec<Tok<'_>>> {
 
 fn is_identifier_like(t: &Tok<'_>) -> bool {
     let first = t.text.as_bytes().first().copied().unwrap_or(b' ');
-    matches!(first, b'"' | b'`' | b'[') || first.is_ascii_alphabetic() || first == b'_' || first >= 0x80
+    matches!(first, b'"' | b'`' | b'[')
+        || first.is_ascii_alphabetic()
+        || first == b'_'
+        || first >= 0x80
 }
 
 /// A canonical form of SQL text for comparison: tokens separated by one space, identifiers
@@ -85,7 +88,9 @@ pub fn normalize(sql: &str) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        if t.text.starts_with('\'') || t.text.starts_with(['x', 'X']) && t.text.get(1..2) == Some("'") {
+        if t.text.starts_with('\'')
+            || t.text.starts_with(['x', 'X']) && t.text.get(1..2) == Some("'")
+        {
             out.push_str(t.text);
         } else if is_identifier_like(&t) {
             out.push_str(&unquote(t.text).to_ascii_lowercase());
@@ -99,11 +104,13 @@ pub fn normalize(sql: &str) -> String {
 /// Whether `sql` mentions the identifier `name` (quoted or not, any ASCII case) as a token.
 pub fn mentions(sql: &str, name: &str) -> bool {
     match tokens(sql) {
-        Some(toks) => toks
-            .iter()
-            .any(|t| is_identifier_like(t) && unquote(t.text).eq_ignore_ascii_case(name)
-                || t.text.starts_with('\'') && unquote(t.text).eq_ignore_ascii_case(name)),
-        None => sql.to_ascii_lowercase().contains(&name.to_ascii_lowercase()),
+        Some(toks) => toks.iter().any(|t| {
+            is_identifier_like(t) && unquote(t.text).eq_ignore_ascii_case(name)
+                || t.text.starts_with('\'') && unquote(t.text).eq_ignore_ascii_case(name)
+        }),
+        None => sql
+            .to_ascii_lowercase()
+            .contains(&name.to_ascii_lowercase()),
     }
 }
 
@@ -121,7 +128,11 @@ pub fn is_constant_literal(expr: &str) -> bool {
         [t] => {
             matches!(
                 t.kind,
-                TokenType::TK_INTEGER | TokenType::TK_FLOAT | TokenType::TK_STRING | TokenType::TK_BLOB | TokenType::TK_NULL
+                TokenType::TK_INTEGER
+                    | TokenType::TK_FLOAT
+                    | TokenType::TK_STRING
+                    | TokenType::TK_BLOB
+                    | TokenType::TK_NULL
             ) || t.text.eq_ignore_ascii_case("true")
                 || t.text.eq_ignore_ascii_case("false")
         }

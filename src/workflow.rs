@@ -1,8 +1,10 @@
 //! The stages put together: generate a verified migration, check the data it would touch,
 //! replay history. The CLI and embedding apps call these.
 
-use crate::diff::{self, header_lines, rename_hints, worst_risk, Change, Renames, Risk, TableChange};
-use crate::model::{same_name, Schema, Table};
+use crate::diff::{
+    self, header_lines, rename_hints, worst_risk, Change, Renames, Risk, TableChange,
+};
+use crate::model::{same_name, Schema};
 use crate::plan::{self, script::render_script, PlanOptions, Statement};
 use crate::sql::{ident, tokens, unquote};
 use crate::{inspect, Error, Result};
@@ -27,9 +29,12 @@ fn rebuilt_tables(stmts: &[Statement]) -> Vec<String> {
             let toks = tokens(&s.sql)?;
             match toks.as_slice() {
                 [c, t, name, ..]
-                    if c.text.eq_ignore_ascii_case("CREATE") && t.text.eq_ignore_ascii_case("TABLE") =>
+                    if c.text.eq_ignore_ascii_case("CREATE")
+                        && t.text.eq_ignore_ascii_case("TABLE") =>
                 {
-                    unquote(name.text).strip_prefix("_dbm_new_").map(str::to_string)
+                    unquote(name.text)
+                        .strip_prefix("_dbm_new_")
+                        .map(str::to_string)
                 }
                 _ => None,
             }
@@ -37,7 +42,13 @@ fn rebuilt_tables(stmts: &[Statement]) -> Vec<String> {
         .collect()
 }
 
-fn script(version: u64, direction: &str, changes: &[Change], stmts: &[Statement], notes: &[String]) -> String {
+fn script(
+    version: u64,
+    direction: &str,
+    changes: &[Change],
+    stmts: &[Statement],
+    notes: &[String],
+) -> String {
     let rebuilt = rebuilt_tables(stmts);
     let mut header = vec![
         format!("dbm migration {version:03} ({direction})"),
@@ -90,7 +101,12 @@ pub fn slug_for(changes: &[Change]) -> String {
 
 /// Diffs the live database against the declared model, plans up and down scripts and
 /// verifies them on a schema-only scratch copy. `None` when there is nothing to do.
-pub fn generate(conn: &Connection, declared: &Schema, version: u64, opts: &PlanOptions) -> Result<Option<Migration>> {
+pub fn generate(
+    conn: &Connection,
+    declared: &Schema,
+    version: u64,
+    opts: &PlanOptions,
+) -> Result<Option<Migration>> {
     let live = inspect::inspect(conn)?;
     let target = diff::canonical(declared)?;
     let renames = Renames::from_hints(declared);
@@ -141,7 +157,9 @@ pub fn schema_only_copy(conn: &Connection) -> Result<Connection> {
             continue;
         }
         scratch.execute_batch(&sql).map_err(|e| {
-            Error::Inspect(format!("cannot copy {kind} `{name}` to a scratch database: {e}"))
+            Error::Inspect(format!(
+                "cannot copy {kind} `{name}` to a scratch database: {e}"
+            ))
         })?;
     }
     Ok(scratch)
@@ -158,7 +176,13 @@ pub fn differences(from: &Schema, to: &Schema) -> Vec<String> {
 
 /// Replays `up` then `down` on a schema-only copy: up must reach `target`, down must give
 /// `live` back. Refuses otherwise: a wrong script is never written.
-pub fn verify(conn: &Connection, live: &Schema, target: &Schema, up_sql: &str, down_sql: &str) -> Result<()> {
+pub fn verify(
+    conn: &Connection,
+    live: &Schema,
+    target: &Schema,
+    up_sql: &str,
+    down_sql: &str,
+) -> Result<()> {
     let scratch = schema_only_copy(conn)?;
     let run = |sql: &str, which: &str| -> Result<Schema> {
         scratch.execute_batch(&format!("BEGIN;\n{sql}\nCOMMIT;")).map_err(|e| {
@@ -199,7 +223,10 @@ fn count(conn: &Connection, sql: &str) -> Option<i64> {
     conn.query_row(sql, [], |r| r.get::<_, i64>(0)).ok()
 }
 
-fn plain_cols(parts: &[crate::model::IndexPart], back: &dyn Fn(&str) -> String) -> Option<Vec<String>> {
+fn plain_cols(
+    parts: &[crate::model::IndexPart],
+    back: &dyn Fn(&str) -> String,
+) -> Option<Vec<String>> {
     parts
         .iter()
         .map(|p| (!p.expr).then(|| back(&p.target)))
@@ -208,7 +235,10 @@ fn plain_cols(parts: &[crate::model::IndexPart], back: &dyn Fn(&str) -> String) 
 
 fn duplicates_sql(table: &str, cols: &[String], predicate: Option<&str>) -> String {
     let list = cols.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
-    let mut conds: Vec<String> = cols.iter().map(|c| format!("{} IS NOT NULL", ident(c))).collect();
+    let mut conds: Vec<String> = cols
+        .iter()
+        .map(|c| format!("{} IS NOT NULL", ident(c)))
+        .collect();
     if let Some(p) = predicate {
         conds.push(format!("({p})"));
     }
@@ -232,7 +262,12 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
         })
         .collect();
     for c in changes {
-        let Change::AlterTable { from, changes: tcs, .. } = c else { continue };
+        let Change::AlterTable {
+            from, changes: tcs, ..
+        } = c
+        else {
+            continue;
+        };
         let renames: Vec<(String, String)> = tcs
             .iter()
             .filter_map(|tc| match tc {
@@ -257,20 +292,37 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
         let table_rows = count(conn, &format!("SELECT count(*) FROM {t}")).unwrap_or(0);
         for tc in tcs {
             let (what, n) = match tc {
-                TableChange::AddColumn(col) if col.not_null && col.default.is_none() && col.generated.is_none() => {
-                    (format!("new NOT NULL column {}.{} without a default", from.name, col.name), Some(table_rows))
+                TableChange::AddColumn(col)
+                    if col.not_null && col.default.is_none() && col.generated.is_none() =>
+                {
+                    (
+                        format!(
+                            "new NOT NULL column {}.{} without a default",
+                            from.name, col.name
+                        ),
+                        Some(table_rows),
+                    )
                 }
-                TableChange::ModifyColumn { from: a, to: b, kind } if kind.not_null && b.not_null => (
+                TableChange::ModifyColumn {
+                    from: a,
+                    to: b,
+                    kind,
+                } if kind.not_null && b.not_null => (
                     format!("NOT NULL on {}.{} (rows holding NULL)", from.name, b.name),
-                    count(conn, &format!("SELECT count(*) FROM {t} WHERE {} IS NULL", ident(&a.name))),
+                    count(
+                        conn,
+                        &format!("SELECT count(*) FROM {t} WHERE {} IS NULL", ident(&a.name)),
+                    ),
                 ),
                 TableChange::AddUnique(u) => (
                     format!("UNIQUE on {} (duplicate rows)", from.name),
-                    plain_cols(&u.columns, &back).and_then(|cols| count(conn, &duplicates_sql(&live_name, &cols, None))),
+                    plain_cols(&u.columns, &back)
+                        .and_then(|cols| count(conn, &duplicates_sql(&live_name, &cols, None))),
                 ),
                 TableChange::SetPrimaryKey { to: Some(pk), .. } => (
                     format!("primary key of {} (duplicate or NULL keys)", from.name),
-                    plain_cols(&pk.columns, &back).and_then(|cols| count(conn, &duplicates_sql(&live_name, &cols, None))),
+                    plain_cols(&pk.columns, &back)
+                        .and_then(|cols| count(conn, &duplicates_sql(&live_name, &cols, None))),
                 ),
                 TableChange::AddIndex(i) if i.unique => (
                     format!("unique index {} (duplicate rows)", i.name),
@@ -283,17 +335,27 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
                     format!("CHECK ({}) on {}", ch.expr, from.name),
                     count(
                         conn,
-                        &format!("SELECT count(*) FROM {t} WHERE NOT ({})", rename_back(&ch.expr, &renames)),
+                        &format!(
+                            "SELECT count(*) FROM {t} WHERE NOT ({})",
+                            rename_back(&ch.expr, &renames)
+                        ),
                     ),
                 ),
                 TableChange::AddForeignKey(fk) => (
-                    format!("FOREIGN KEY ({}) REFERENCES {} (orphan rows)", fk.columns.join(", "), fk.ref_table),
+                    format!(
+                        "FOREIGN KEY ({}) REFERENCES {} (orphan rows)",
+                        fk.columns.join(", "),
+                        fk.ref_table
+                    ),
                     orphans(conn, &live_name, fk, &back, target),
                 ),
                 _ => continue,
             };
             if let Some(n) = n.filter(|n| *n > 0) {
-                out.push(Offence { change: what, rows: n });
+                out.push(Offence {
+                    change: what,
+                    rows: n,
+                });
             }
         }
     }
@@ -301,7 +363,9 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
 }
 
 fn rename_back(expr: &str, renames: &[(String, String)]) -> String {
-    let Some(toks) = tokens(expr) else { return expr.to_string() };
+    let Some(toks) = tokens(expr) else {
+        return expr.to_string();
+    };
     let mut out = String::new();
     let mut last = 0;
     for tk in toks {
@@ -327,7 +391,12 @@ fn orphans(
     target: &Schema,
 ) -> Option<i64> {
     let parent_cols: Vec<String> = if fk.ref_columns.is_empty() {
-        target.table(&fk.ref_table)?.pk_columns().iter().map(|s| s.to_string()).collect()
+        target
+            .table(&fk.ref_table)?
+            .pk_columns()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     } else {
         fk.ref_columns.clone()
     };
@@ -342,12 +411,21 @@ fn orphans(
         .join(" AND ");
     let parent_exists = count(
         conn,
-        &format!("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name = {} COLLATE NOCASE", crate::sql::literal(&fk.ref_table)),
+        &format!(
+            "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name = {} COLLATE NOCASE",
+            crate::sql::literal(&fk.ref_table)
+        ),
     )
     .unwrap_or(0)
         > 0;
     if !parent_exists {
-        return count(conn, &format!("SELECT count(*) FROM {} AS c WHERE {not_null}", ident(table)));
+        return count(
+            conn,
+            &format!(
+                "SELECT count(*) FROM {} AS c WHERE {not_null}",
+                ident(table)
+            ),
+        );
     }
     let join = child_cols
         .iter()

@@ -46,25 +46,40 @@ fn tables(path: &Path) -> Vec<String> {
     let mut s = c
         .prepare("SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'migrate_%'")
         .unwrap();
-    s.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+    s.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
 }
 
 fn columns(path: &Path, table: &str) -> Vec<String> {
     let c = rusqlite::Connection::open(path).unwrap();
-    let mut s = c.prepare("SELECT name, hidden FROM pragma_table_xinfo(?1)").unwrap();
-    s.query_map([table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .filter(|(_, h)| *h == 0)
-        .map(|(n, _)| n)
-        .collect()
+    let mut s = c
+        .prepare("SELECT name, hidden FROM pragma_table_xinfo(?1)")
+        .unwrap();
+    s.query_map([table], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })
+    .unwrap()
+    .map(|r| r.unwrap())
+    .filter(|(_, h)| *h == 0)
+    .map(|(n, _)| n)
+    .collect()
 }
 
 fn values(path: &Path, table: &str, cols: &[String]) -> Vec<String> {
     let c = rusqlite::Connection::open(path).unwrap();
-    let list = cols.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect::<Vec<_>>().join(", ");
+    let list = cols
+        .iter()
+        .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(", ");
     let order = if c
-        .query_row("SELECT count(*) FROM pragma_table_list(?1) WHERE wr = 1", [table], |r| r.get::<_, i64>(0))
+        .query_row(
+            "SELECT count(*) FROM pragma_table_list(?1) WHERE wr = 1",
+            [table],
+            |r| r.get::<_, i64>(0),
+        )
         .unwrap_or(0)
         > 0
     {
@@ -73,7 +88,10 @@ fn values(path: &Path, table: &str, cols: &[String]) -> Vec<String> {
         "rowid".to_string()
     };
     let mut s = c
-        .prepare(&format!("SELECT {list} FROM \"{}\" ORDER BY {order}", table.replace('"', "\"\"")))
+        .prepare(&format!(
+            "SELECT {list} FROM \"{}\" ORDER BY {order}",
+            table.replace('"', "\"\"")
+        ))
         .unwrap();
     let n = cols.len();
     s.query_map([], |r| {
@@ -94,9 +112,15 @@ fn assert_rows_survive(sc: &Scenario, from: &Path, to: &Path, name: &str, revers
     let map = |t: &str, c: &str| -> (String, String) {
         let key = format!("{t}.{c}");
         let found = if reverse {
-            sc.renamed.iter().find(|(_, v)| v.eq_ignore_ascii_case(&key)).map(|(k, _)| k.clone())
+            sc.renamed
+                .iter()
+                .find(|(_, v)| v.eq_ignore_ascii_case(&key))
+                .map(|(k, _)| k.clone())
         } else {
-            sc.renamed.iter().find(|(k, _)| k.eq_ignore_ascii_case(&key)).map(|(_, v)| v.clone())
+            sc.renamed
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+                .map(|(_, v)| v.clone())
         };
         match found {
             Some(v) => {
@@ -115,7 +139,10 @@ fn assert_rows_survive(sc: &Scenario, from: &Path, to: &Path, name: &str, revers
             if !to_tables.iter().any(|x| x.eq_ignore_ascii_case(&nt)) {
                 continue;
             }
-            let skip = sc.skip_rows.iter().any(|s| s.eq_ignore_ascii_case(&format!("{t}.{c}")) || s.eq_ignore_ascii_case(&format!("{nt}.{nc}")));
+            let skip = sc.skip_rows.iter().any(|s| {
+                s.eq_ignore_ascii_case(&format!("{t}.{c}"))
+                    || s.eq_ignore_ascii_case(&format!("{nt}.{nc}"))
+            });
             if skip || !columns(to, &nt).iter().any(|x| x.eq_ignore_ascii_case(&nc)) {
                 continue;
             }
@@ -127,7 +154,11 @@ fn assert_rows_survive(sc: &Scenario, from: &Path, to: &Path, name: &str, revers
         let nt = pairs[0].0.clone();
         let fc: Vec<String> = pairs.iter().map(|p| p.1.clone()).collect();
         let tc: Vec<String> = pairs.iter().map(|p| p.2.clone()).collect();
-        assert_eq!(values(from, &t, &fc), values(to, &nt, &tc), "{name}: rows of {t} ({fc:?}) changed");
+        assert_eq!(
+            values(from, &t, &fc),
+            values(to, &nt, &tc),
+            "{name}: rows of {t} ({fc:?}) changed"
+        );
     }
 }
 
@@ -152,9 +183,15 @@ fn run_scenario(path: &Path) {
     p.build_db("want_after.db", &sc.after);
     p.ok(&["--model", "before.toml", "create"]);
     p.ok(&["--model", "before.toml", "migrate", "-m", "before"]);
-    assert_same_schema(&p.path("app.db"), &p.path("want_before.db"), &format!("{name}: before"));
+    assert_same_schema(
+        &p.path("app.db"),
+        &p.path("want_before.db"),
+        &format!("{name}: before"),
+    );
     if !sc.seed.is_empty() {
-        p.conn("app.db").execute_batch(&sc.seed).unwrap_or_else(|e| panic!("{name}: seed: {e}"));
+        p.conn("app.db")
+            .execute_batch(&sc.seed)
+            .unwrap_or_else(|e| panic!("{name}: seed: {e}"));
     }
     std::fs::copy(p.path("app.db"), p.path("seeded.db")).unwrap();
 
@@ -163,38 +200,89 @@ fn run_scenario(path: &Path) {
         let files = p.versions_dir();
         let err = p.fails(&["--model", "after.toml", "migrate", "-m", "after"]);
         for n in &sc.error {
-            assert!(err.contains(n.as_str()), "{name}: stderr lacks {n:?}:\n{err}");
+            assert!(
+                err.contains(n.as_str()),
+                "{name}: stderr lacks {n:?}:\n{err}"
+            );
         }
-        assert_eq!(p.versions_dir(), files, "{name}: a failed migrate wrote files");
-        assert!(p.bytes("app.db") == before, "{name}: a failed migrate changed the database");
+        assert_eq!(
+            p.versions_dir(),
+            files,
+            "{name}: a failed migrate wrote files"
+        );
+        assert!(
+            p.bytes("app.db") == before,
+            "{name}: a failed migrate changed the database"
+        );
         return;
     }
 
     let out = p.ok(&["--model", "after.toml", "migrate", "-m", "after"]);
     assert!(out.contains("Current database version: 2"), "{name}: {out}");
-    assert_same_schema(&p.path("app.db"), &p.path("want_after.db"), &format!("{name}: after up"));
-    assert_rows_survive(&sc, &p.path("seeded.db"), &p.path("app.db"), &format!("{name} up"), false);
+    assert_same_schema(
+        &p.path("app.db"),
+        &p.path("want_after.db"),
+        &format!("{name}: after up"),
+    );
+    assert_rows_survive(
+        &sc,
+        &p.path("seeded.db"),
+        &p.path("app.db"),
+        &format!("{name} up"),
+        false,
+    );
     let check = p.dbm(&["--model", "after.toml", "check"]);
-    assert!(check.status.success(), "{name}: check after migrate: {}", stdout(&check));
-    let ok = |c: &rusqlite::Connection| c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)).unwrap();
+    assert!(
+        check.status.success(),
+        "{name}: check after migrate: {}",
+        stdout(&check)
+    );
+    let ok = |c: &rusqlite::Connection| {
+        c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
+            .unwrap()
+    };
     assert_eq!(ok(&p.conn("app.db")), "ok");
 
-    let up_file = p.versions_dir().into_iter().find(|f| f.starts_with("002_") && f.ends_with(".up.sql")).unwrap();
+    let up_file = p
+        .versions_dir()
+        .into_iter()
+        .find(|f| f.starts_with("002_") && f.ends_with(".up.sql"))
+        .unwrap();
     let down_file = up_file.replace(".up.sql", ".down.sql");
     let up = p.read(&format!("db_repository/versions/{up_file}"));
     let down = p.read(&format!("db_repository/versions/{down_file}"));
     for s in &sc.up_contains {
-        assert!(up.contains(s.as_str()), "{name}: up script lacks {s:?}:\n{up}");
+        assert!(
+            up.contains(s.as_str()),
+            "{name}: up script lacks {s:?}:\n{up}"
+        );
     }
     for s in &sc.up_lacks {
-        assert!(!up.contains(s.as_str()), "{name}: up script contains {s:?}:\n{up}");
+        assert!(
+            !up.contains(s.as_str()),
+            "{name}: up script contains {s:?}:\n{up}"
+        );
     }
 
     p.ok(&["downgrade"]);
-    assert_same_schema(&p.path("app.db"), &p.path("want_before.db"), &format!("{name}: after down"));
-    assert_rows_survive(&sc, &p.path("app.db"), &p.path("seeded.db"), &format!("{name} down"), false);
+    assert_same_schema(
+        &p.path("app.db"),
+        &p.path("want_before.db"),
+        &format!("{name}: after down"),
+    );
+    assert_rows_survive(
+        &sc,
+        &p.path("app.db"),
+        &p.path("seeded.db"),
+        &format!("{name} down"),
+        false,
+    );
     p.ok(&["upgrade"]);
-    assert_same_schema(&p.path("app.db"), &p.path("want_after.db"), &format!("{name}: after up again"));
+    assert_same_schema(
+        &p.path("app.db"),
+        &p.path("want_after.db"),
+        &format!("{name}: after up again"),
+    );
     assert_eq!(ok(&p.conn("app.db")), "ok");
 
     let mut settings = insta::Settings::clone_current();
@@ -216,7 +304,11 @@ fn scenarios() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 5, "scenario files missing in {}", dir.display());
+    assert!(
+        files.len() >= 5,
+        "scenario files missing in {}",
+        dir.display()
+    );
     let only = std::env::var("SCENARIO").ok();
     let mut failures = vec![];
     for f in &files {
@@ -234,5 +326,10 @@ fn scenarios() {
             failures.push(format!("{stem}: {msg}"));
         }
     }
-    assert!(failures.is_empty(), "{} scenario(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} scenario(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

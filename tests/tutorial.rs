@@ -4,7 +4,8 @@
 mod common;
 use common::*;
 
-const V1: &str = "CREATE TABLE user (id INTEGER NOT NULL PRIMARY KEY, nickname VARCHAR(64), email VARCHAR(120));
+const V1: &str =
+    "CREATE TABLE user (id INTEGER NOT NULL PRIMARY KEY, nickname VARCHAR(64), email VARCHAR(120));
 CREATE UNIQUE INDEX ix_user_nickname ON user (nickname);
 CREATE UNIQUE INDEX ix_user_email ON user (email);";
 
@@ -15,7 +16,9 @@ fn v2() -> String {
 }
 
 fn repo_model(p: &Project, name: &str) -> String {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/microblog").join(name);
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/microblog")
+        .join(name);
     let text = std::fs::read_to_string(src).expect("example model");
     p.write(name, &text);
     name.to_string()
@@ -33,7 +36,10 @@ fn tutorial_session_with_the_bundled_models() {
     assert!(p.path("db_repository/migrate.cfg").is_file());
 
     let out = p.ok(&["--model", &m1, "migrate"]);
-    assert!(out.contains("New migration saved as db_repository/versions/001_create_user.up.sql"), "{out}");
+    assert!(
+        out.contains("New migration saved as db_repository/versions/001_create_user.up.sql"),
+        "{out}"
+    );
     assert!(out.contains("Current database version: 1"), "{out}");
     assert_eq!(p.version(), Some(1));
     p.build_db("want1.db", V1);
@@ -48,7 +54,10 @@ fn tutorial_session_with_the_bundled_models() {
     assert_eq!(p.versions_dir().len(), 2);
 
     let out = p.ok(&["--model", &m2, "migrate"]);
-    assert!(out.contains("002_create_post.up.sql") && out.contains("Current database version: 2"), "{out}");
+    assert!(
+        out.contains("002_create_post.up.sql") && out.contains("Current database version: 2"),
+        "{out}"
+    );
     p.build_db("want2.db", &v2());
     assert_same_schema(&p.path("app.db"), &p.path("want2.db"), "after 002");
     p.conn("app.db")
@@ -65,7 +74,10 @@ fn tutorial_session_with_the_bundled_models() {
     assert_same_schema(&p.path("app.db"), &p.path("want1.db"), "after downgrade");
     let users = rows(&p.path("app.db"), "user");
     assert_eq!(users.len(), 2);
-    assert!(users[0][1].contains("john") && users[1][1].contains("susan"), "{users:?}");
+    assert!(
+        users[0][1].contains("john") && users[1][1].contains("susan"),
+        "{users:?}"
+    );
 
     let out = p.ok(&["upgrade"]);
     assert!(out.contains("Current database version: 2"), "{out}");
@@ -104,7 +116,12 @@ fn models_from_create_model_round_trip_and_scripts_are_deterministic() {
     let names: Vec<&str> = digests[0].iter().map(|(f, _)| f.as_str()).collect();
     assert_eq!(
         names,
-        ["001_create_user.down.sql", "001_create_user.up.sql", "002_create_post.down.sql", "002_create_post.up.sql"]
+        [
+            "001_create_user.down.sql",
+            "001_create_user.up.sql",
+            "002_create_post.down.sql",
+            "002_create_post.up.sql"
+        ]
     );
     for (name, text) in &digests[0] {
         insta::assert_snapshot!(format!("tutorial_{name}"), text);
@@ -146,7 +163,10 @@ fn create_twice_is_safe_and_adopts_existing_tables() {
 fn config_file_and_database_url() {
     let p = Project::new();
     p.model_from_ddl("schema.toml", V1);
-    p.write("dbm.toml", "database = \"sqlite:///data.db\"\nrepository = \"repo\"\nmodel = \"schema.toml\"\n");
+    p.write(
+        "dbm.toml",
+        "database = \"sqlite:///data.db\"\nrepository = \"repo\"\nmodel = \"schema.toml\"\n",
+    );
     let out = p.dbm_raw(&["create"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(p.path("data.db").is_file() && p.path("repo/versions").is_dir());

@@ -27,7 +27,8 @@ impl Renames {
             }
             for c in &t.columns {
                 if let Some(old) = &c.renamed_from {
-                    r.columns.push((t.name.clone(), old.clone(), c.name.clone()));
+                    r.columns
+                        .push((t.name.clone(), old.clone(), c.name.clone()));
                 }
             }
         }
@@ -44,7 +45,11 @@ impl Renames {
                 .unwrap_or_else(|| new.to_string())
         };
         Renames {
-            tables: self.tables.iter().map(|(o, n)| (n.clone(), o.clone())).collect(),
+            tables: self
+                .tables
+                .iter()
+                .map(|(o, n)| (n.clone(), o.clone()))
+                .collect(),
             columns: self
                 .columns
                 .iter()
@@ -116,10 +121,11 @@ pub fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Vec<Change> {
     let mut applied_col_renames: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for t in &to.tables {
         let key = name_key(&t.name);
-        let source = from_tables
-            .get(&key)
-            .copied()
-            .or_else(|| renamed_to.get(&key).and_then(|o| from_tables.get(&name_key(o)).copied()));
+        let source = from_tables.get(&key).copied().or_else(|| {
+            renamed_to
+                .get(&key)
+                .and_then(|o| from_tables.get(&name_key(o)).copied())
+        });
         match source {
             None => creates.push(t.clone()),
             Some(old) => {
@@ -227,7 +233,11 @@ pub fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Vec<Change> {
 
 fn sorted_by_name<T>(items: &[T], name: impl Fn(&T) -> &String) -> Vec<&T> {
     let mut v: Vec<&T> = items.iter().collect();
-    v.sort_by(|a, b| name_key(name(a)).cmp(&name_key(name(b))).then(name(a).cmp(name(b))));
+    v.sort_by(|a, b| {
+        name_key(name(a))
+            .cmp(&name_key(name(b)))
+            .then(name(a).cmp(name(b)))
+    });
     v
 }
 
@@ -235,7 +245,11 @@ fn sorted_by_name<T>(items: &[T], name: impl Fn(&T) -> &String) -> Vec<&T> {
 /// (name order otherwise; cycles broken by name order).
 pub(crate) fn fk_order(tables: &[Table]) -> Vec<Table> {
     let mut sorted: Vec<&Table> = tables.iter().collect();
-    sorted.sort_by(|a, b| name_key(&a.name).cmp(&name_key(&b.name)).then(a.name.cmp(&b.name)));
+    sorted.sort_by(|a, b| {
+        name_key(&a.name)
+            .cmp(&name_key(&b.name))
+            .then(a.name.cmp(&b.name))
+    });
     let names: HashSet<String> = sorted.iter().map(|t| name_key(&t.name)).collect();
     let mut done: HashSet<String> = HashSet::new();
     let mut out = vec![];
@@ -269,7 +283,11 @@ pub(crate) fn fk_order(tables: &[Table]) -> Vec<Table> {
 /// Views ordered so that a view mentioned by another comes first.
 pub(crate) fn view_order(views: &[crate::model::View]) -> Vec<crate::model::View> {
     let mut sorted: Vec<&crate::model::View> = views.iter().collect();
-    sorted.sort_by(|a, b| name_key(&a.name).cmp(&name_key(&b.name)).then(a.name.cmp(&b.name)));
+    sorted.sort_by(|a, b| {
+        name_key(&a.name)
+            .cmp(&name_key(&b.name))
+            .then(a.name.cmp(&b.name))
+    });
     let mut done: HashSet<String> = HashSet::new();
     let mut out = vec![];
     while out.len() < sorted.len() {
@@ -338,7 +356,11 @@ fn norm_opt_name(n: &Option<String>) -> Option<String> {
 fn part_key(p: &IndexPart) -> String {
     format!(
         "{}|{}|{}|{:?}",
-        if p.expr { normalize(&p.target) } else { name_key(&p.target) },
+        if p.expr {
+            normalize(&p.target)
+        } else {
+            name_key(&p.target)
+        },
         p.expr,
         p.collate.as_deref().map(name_key).unwrap_or_default(),
         p.order
@@ -385,7 +407,10 @@ fn fk_key(f: &ForeignKey) -> String {
         norm_opt_name(&f.name),
         f.columns.iter().map(|c| name_key(c)).collect::<Vec<_>>(),
         name_key(&f.ref_table),
-        f.ref_columns.iter().map(|c| name_key(c)).collect::<Vec<_>>(),
+        f.ref_columns
+            .iter()
+            .map(|c| name_key(c))
+            .collect::<Vec<_>>(),
         f.on_delete,
         f.on_update,
         f.deferred
@@ -454,7 +479,10 @@ fn renamed_view_of(
     }
     for i in &mut t.indexes {
         i.parts.iter_mut().for_each(ren_part);
-        i.where_clause = i.where_clause.as_deref().map(|w| rename_in_expr(w, col_ren));
+        i.where_clause = i
+            .where_clause
+            .as_deref()
+            .map(|w| rename_in_expr(w, col_ren));
     }
     for f in &mut t.foreign_keys {
         f.columns = f.columns.iter().map(|c| ren(c)).collect();
@@ -563,8 +591,14 @@ fn table_changes(
     out.extend(gone.into_iter().map(|c| TableChange::DropCheck(c.clone())));
     out.extend(new.into_iter().map(|c| TableChange::AddCheck(c.clone())));
     let (gone, new) = set_diff(&r.foreign_keys, &to.foreign_keys, fk_key);
-    out.extend(gone.into_iter().map(|f| TableChange::DropForeignKey(f.clone())));
-    out.extend(new.into_iter().map(|f| TableChange::AddForeignKey(f.clone())));
+    out.extend(
+        gone.into_iter()
+            .map(|f| TableChange::DropForeignKey(f.clone())),
+    );
+    out.extend(
+        new.into_iter()
+            .map(|f| TableChange::AddForeignKey(f.clone())),
+    );
     // Indexes by name; a changed definition is a drop and an add.
     for i in &r.indexes {
         match to.index(&i.name) {

@@ -86,7 +86,11 @@ pub fn affinity(sql_type: &str) -> &'static str {
 /// affinity converts text that looks like a number (`'007'` → 7), REAL → INTEGER rounds.
 fn narrowing(from: &str, to: &str) -> bool {
     let (a, b) = (affinity(from), affinity(to));
-    a != b && matches!((a, b), (_, "INTEGER") | ("TEXT" | "BLOB", _) | ("REAL", "NUMERIC"))
+    a != b
+        && matches!(
+            (a, b),
+            (_, "INTEGER") | ("TEXT" | "BLOB", _) | ("REAL", "NUMERIC")
+        )
 }
 
 impl Change {
@@ -104,7 +108,9 @@ impl Change {
                 risk: Risk::Destructive,
                 why: Some(format!("drops table {} and all its rows", t.name)),
             }],
-            Change::RenameTable { from, to } => vec![safe(format!("> table {from} -> {to} (rename)"))],
+            Change::RenameTable { from, to } => {
+                vec![safe(format!("> table {from} -> {to} (rename)"))]
+            }
             Change::CreateView(v) => vec![safe(format!("+ view {}", v.name))],
             Change::DropView(v) => vec![safe(format!("- view {}", v.name))],
             Change::CreateTrigger(t) => vec![safe(format!("+ trigger {} on {}", t.name, t.table))],
@@ -126,7 +132,12 @@ fn describe_table_change(to: &Table, c: &TableChange) -> Described {
             d(
                 format!("~ {t}: + column {} {}", col.name, col_sig(col)),
                 if fails { Risk::MayFail } else { Risk::Safe },
-                fails.then(|| format!("NOT NULL column {t}.{} without a default fails if {t} has rows", col.name)),
+                fails.then(|| {
+                    format!(
+                        "NOT NULL column {t}.{} without a default fails if {t} has rows",
+                        col.name
+                    )
+                }),
             )
         }
         TableChange::DropColumn(col) => d(
@@ -134,10 +145,16 @@ fn describe_table_change(to: &Table, c: &TableChange) -> Described {
             Risk::Destructive,
             Some(format!("drops column {t}.{} and its data", col.name)),
         ),
-        TableChange::RenameColumn { from: a, to: b } => {
-            d(format!("~ {t}.{a} -> {t}.{b} (rename column)"), Risk::Safe, None)
-        }
-        TableChange::ModifyColumn { from: a, to: b, kind } => {
+        TableChange::RenameColumn { from: a, to: b } => d(
+            format!("~ {t}.{a} -> {t}.{b} (rename column)"),
+            Risk::Safe,
+            None,
+        ),
+        TableChange::ModifyColumn {
+            from: a,
+            to: b,
+            kind,
+        } => {
             let mut risk = Risk::Safe;
             let mut why = None;
             if kind.sql_type && narrowing(&a.sql_type, &b.sql_type) {
@@ -148,7 +165,10 @@ fn describe_table_change(to: &Table, c: &TableChange) -> Described {
                 ));
             } else if (kind.not_null && b.not_null) || (kind.sql_type && to.strict) {
                 risk = Risk::MayFail;
-                why = Some(format!("existing rows of {t}.{} may violate the new definition", b.name));
+                why = Some(format!(
+                    "existing rows of {t}.{} may violate the new definition",
+                    b.name
+                ));
             }
             d(
                 format!("~ {t}.{}: {} -> {}", b.name, col_sig(a), col_sig(b)),
@@ -164,8 +184,13 @@ fn describe_table_change(to: &Table, c: &TableChange) -> Described {
             };
             d(
                 format!("~ {t}: {} -> {}", show(a), show(b)),
-                if b.is_some() { Risk::MayFail } else { Risk::Safe },
-                b.is_some().then(|| format!("existing rows of {t} may have duplicate keys")),
+                if b.is_some() {
+                    Risk::MayFail
+                } else {
+                    Risk::Safe
+                },
+                b.is_some()
+                    .then(|| format!("existing rows of {t} may have duplicate keys")),
             )
         }
         TableChange::AddUnique(u) => d(
@@ -173,7 +198,11 @@ fn describe_table_change(to: &Table, c: &TableChange) -> Described {
             Risk::MayFail,
             Some(format!("existing rows of {t} may have duplicates")),
         ),
-        TableChange::DropUnique(u) => d(format!("~ {t}: - UNIQUE ({})", parts(&u.columns)), Risk::Safe, None),
+        TableChange::DropUnique(u) => d(
+            format!("~ {t}: - UNIQUE ({})", parts(&u.columns)),
+            Risk::Safe,
+            None,
+        ),
         TableChange::AddCheck(c) => d(
             format!("~ {t}: + CHECK ({})", c.expr),
             Risk::MayFail,
@@ -187,7 +216,10 @@ fn describe_table_change(to: &Table, c: &TableChange) -> Described {
                 f.ref_table
             ),
             Risk::MayFail,
-            Some(format!("existing rows of {t} may reference missing {} rows", f.ref_table)),
+            Some(format!(
+                "existing rows of {t} may reference missing {} rows",
+                f.ref_table
+            )),
         ),
         TableChange::DropForeignKey(f) => d(
             format!(
@@ -206,7 +238,8 @@ fn describe_table_change(to: &Table, c: &TableChange) -> Described {
                 parts(&i.parts)
             ),
             if i.unique { Risk::MayFail } else { Risk::Safe },
-            i.unique.then(|| format!("existing rows of {t} may have duplicates for {}", i.name)),
+            i.unique
+                .then(|| format!("existing rows of {t} may have duplicates for {}", i.name)),
         ),
         TableChange::DropIndex(i) => d(format!("~ {t}: - index {}", i.name), Risk::Safe, None),
         TableChange::SetWithoutRowid(on) => d(
@@ -229,7 +262,9 @@ pub fn rename_hints(changes: &[Change]) -> Vec<String> {
     for c in changes {
         if let Change::AlterTable { to, changes, .. } = c {
             for tc in changes {
-                let TableChange::DropColumn(old) = tc else { continue };
+                let TableChange::DropColumn(old) = tc else {
+                    continue;
+                };
                 for tc2 in changes {
                     if let TableChange::AddColumn(new) = tc2 {
                         if old.sql_type.eq_ignore_ascii_case(&new.sql_type) {
@@ -248,7 +283,13 @@ pub fn rename_hints(changes: &[Change]) -> Vec<String> {
     }
     let dropped: Vec<&Table> = changes
         .iter()
-        .filter_map(|c| if let Change::DropTable(t) = c { Some(t) } else { None })
+        .filter_map(|c| {
+            if let Change::DropTable(t) = c {
+                Some(t)
+            } else {
+                None
+            }
+        })
         .collect();
     for c in changes {
         if let Change::CreateTable(new) = c {
@@ -279,11 +320,12 @@ pub fn header_lines(changes: &[Change], rebuilt: &dyn Fn(&str) -> bool) -> Vec<S
         for d in c.describe() {
             let mut line = format!("{}{rebuild_note}", d.text);
             match d.risk {
-                Risk::Destructive => line.push_str(&format!(
-                    "  [DESTRUCTIVE: {}]",
-                    d.why.unwrap_or_default()
-                )),
-                Risk::MayFail => line.push_str(&format!("  [may fail: {}]", d.why.unwrap_or_default())),
+                Risk::Destructive => {
+                    line.push_str(&format!("  [DESTRUCTIVE: {}]", d.why.unwrap_or_default()))
+                }
+                Risk::MayFail => {
+                    line.push_str(&format!("  [may fail: {}]", d.why.unwrap_or_default()))
+                }
                 Risk::Safe => {}
             }
             out.push(line);

@@ -21,7 +21,10 @@ pub enum Change {
     /// The table and its data go away.
     DropTable(Table),
     /// `ALTER TABLE from RENAME TO to` (from a `renamed_from` hint).
-    RenameTable { from: String, to: String },
+    RenameTable {
+        from: String,
+        to: String,
+    },
     /// Changes inside one table. `from` is the table as it is before (already carrying its
     /// new name when a `RenameTable` precedes it), `to` is the table as it must become.
     AlterTable {

@@ -242,7 +242,10 @@ impl TableBuilder {
                 });
             }
             if t.column(&c.name).is_some() {
-                return Err(format!("duplicate column `{}` in table `{}`", c.name, t.name));
+                return Err(format!(
+                    "duplicate column `{}` in table `{}`",
+                    c.name, t.name
+                ));
             }
             t.columns.push(c);
         }

@@ -254,13 +254,21 @@ pub fn parse(text: &str, file: &str) -> Result<Schema, ModelError> {
         }
         schema.views.push(View {
             name: vname.into_inner(),
-            sql: fview.into_inner().sql.trim().trim_end_matches(';').to_string(),
+            sql: fview
+                .into_inner()
+                .sql
+                .trim()
+                .trim_end_matches(';')
+                .to_string(),
         });
     }
     for (tname, ftrig) in fm.triggers {
         let at = ftrig.span().start;
         if schema.trigger(tname.get_ref()).is_some() {
-            return Err(err_at(at, format!("duplicate trigger `{}`", tname.get_ref())));
+            return Err(err_at(
+                at,
+                format!("duplicate trigger `{}`", tname.get_ref()),
+            ));
         }
         let ft = ftrig.into_inner();
         schema.triggers.push(Trigger {
@@ -349,7 +357,10 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
         let at = sc.span().start;
         let fc = sc.into_inner();
         if t.column(&fc.name).is_some() {
-            return Err((Some(at), format!("duplicate column `{}` in table `{name}`", fc.name)));
+            return Err((
+                Some(at),
+                format!("duplicate column `{}` in table `{name}`", fc.name),
+            ));
         }
         let sql_type = match (&fc.friendly_type, &fc.sql_type) {
             (Some(_), Some(_)) => {
@@ -376,7 +387,13 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
             }
             col_pk.push((p, fc.autoincrement));
         } else if fc.autoincrement || fc.desc {
-            return Err((Some(at), format!("column `{}`: autoincrement/desc need primary_key = true", fc.name)));
+            return Err((
+                Some(at),
+                format!(
+                    "column `{}`: autoincrement/desc need primary_key = true",
+                    fc.name
+                ),
+            ));
         }
         if fc.unique {
             t.uniques.push(Unique {
@@ -386,7 +403,8 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
             });
         }
         if let Some(r) = &fc.references {
-            let (ref_table, ref_columns) = parse_reference(r).map_err(|(o, m)| (o.or(Some(at)), m))?;
+            let (ref_table, ref_columns) =
+                parse_reference(r).map_err(|(o, m)| (o.or(Some(at)), m))?;
             t.foreign_keys.push(ForeignKey {
                 name: None,
                 columns: vec![fc.name.clone()],
@@ -397,7 +415,13 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
                 deferred: fc.deferrable,
             });
         } else if fc.on_delete.is_some() || fc.on_update.is_some() || fc.deferrable {
-            return Err((Some(at), format!("column `{}`: on_delete/on_update/deferrable need `references`", fc.name)));
+            return Err((
+                Some(at),
+                format!(
+                    "column `{}`: on_delete/on_update/deferrable need `references`",
+                    fc.name
+                ),
+            ));
         }
         if let Some(c) = fc.check {
             t.checks.push(Check {
@@ -420,7 +444,10 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
         });
     }
     if !col_pk.is_empty() && ft.primary_key.is_some() {
-        return Err((None, format!("table `{name}`: primary key given both on columns and as `primary_key`")));
+        return Err((
+            None,
+            format!("table `{name}`: primary key given both on columns and as `primary_key`"),
+        ));
     }
     if !col_pk.is_empty() {
         let autoincrement = col_pk.iter().any(|(_, a)| *a);
@@ -471,7 +498,8 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
     for sfk in ft.foreign_keys {
         let at = sfk.span().start;
         let f = sfk.into_inner();
-        let (ref_table, mut ref_columns) = parse_reference(&f.references).map_err(|(_, m)| (Some(at), m))?;
+        let (ref_table, mut ref_columns) =
+            parse_reference(&f.references).map_err(|(_, m)| (Some(at), m))?;
         if !f.ref_columns.is_empty() {
             ref_columns = f.ref_columns;
         }
@@ -510,7 +538,10 @@ pub fn validate(schema: &Schema) -> Result<(), String> {
         }
         let col = |c: &str, what: &str| {
             if t.column(c).is_none() {
-                Err(format!("table `{}`: {what} names unknown column `{c}`", t.name))
+                Err(format!(
+                    "table `{}`: {what} names unknown column `{c}`",
+                    t.name
+                ))
             } else {
                 Ok(())
             }
@@ -520,7 +551,10 @@ pub fn validate(schema: &Schema) -> Result<(), String> {
                 col(&p.target, "primary key")?;
             }
         } else if t.without_rowid {
-            return Err(format!("table `{}`: WITHOUT ROWID needs a primary key", t.name));
+            return Err(format!(
+                "table `{}`: WITHOUT ROWID needs a primary key",
+                t.name
+            ));
         }
         for u in &t.uniques {
             for p in u.columns.iter().filter(|p| !p.expr) {
@@ -565,7 +599,10 @@ pub fn validate(schema: &Schema) -> Result<(), String> {
     }
     for tr in &schema.triggers {
         if schema.table(&tr.table).is_none() && schema.view(&tr.table).is_none() {
-            return Err(format!("trigger `{}` is on missing table `{}`", tr.name, tr.table));
+            return Err(format!(
+                "trigger `{}` is on missing table `{}`",
+                tr.name, tr.table
+            ));
         }
     }
     Ok(())
@@ -580,7 +617,10 @@ fn q(s: &str) -> String {
 
 /// A TOML key: bare when possible, quoted otherwise.
 fn key(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         s.to_string()
     } else {
         q(s)
@@ -606,11 +646,17 @@ fn part_toml(p: &IndexPart) -> String {
 }
 
 fn parts_toml(ps: &[IndexPart]) -> String {
-    format!("[{}]", ps.iter().map(part_toml).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        ps.iter().map(part_toml).collect::<Vec<_>>().join(", ")
+    )
 }
 
 fn strings_toml(ss: &[String]) -> String {
-    format!("[{}]", ss.iter().map(|s| q(s)).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        ss.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")
+    )
 }
 
 fn is_plain_single(cols: &[IndexPart]) -> Option<&str> {
@@ -627,7 +673,12 @@ pub fn write(schema: &Schema) -> String {
         write_table(&mut out, t);
     }
     for v in &schema.views {
-        let _ = write!(out, "\n[views.{}]\nsql = {}\n", key(&v.name), multiline(&v.sql));
+        let _ = write!(
+            out,
+            "\n[views.{}]\nsql = {}\n",
+            key(&v.name),
+            multiline(&v.sql)
+        );
     }
     for tr in &schema.triggers {
         let _ = write!(
@@ -742,7 +793,10 @@ fn write_table(out: &mut String, t: &Table) {
         }
         for (i, ch) in t.checks.iter().enumerate() {
             if ch.name.is_none()
-                && ch.column.as_deref().is_some_and(|cn| same_name(cn, &c.name))
+                && ch
+                    .column
+                    .as_deref()
+                    .is_some_and(|cn| same_name(cn, &c.name))
                 && !f.iter().any(|x| x.starts_with("check ="))
             {
                 check_on_column[i] = true;
@@ -912,14 +966,22 @@ checks = [{ name = "len", expr = "length(body) < 1000" }]
 
     #[test]
     fn errors_name_file_line_and_column() {
-        let e = parse("[tables.user]\ncolumns = [\n  { name = \"id\", type = \"intger\" },\n]\n", "m.toml").unwrap_err();
+        let e = parse(
+            "[tables.user]\ncolumns = [\n  { name = \"id\", type = \"intger\" },\n]\n",
+            "m.toml",
+        )
+        .unwrap_err();
         assert_eq!((e.file.as_str(), e.line), ("m.toml", 3), "{e}");
         assert!(e.to_string().contains("unknown type `intger`"), "{e}");
         let e = parse("[tables.user\n", "bad.toml").unwrap_err();
         assert_eq!(e.line, 1, "{e}");
         let e = parse("[tables.a]\ncolumns=[{name=\"x\"}]\n[tables.a]\n", "d.toml").unwrap_err();
         assert!(e.to_string().starts_with("d.toml:3"), "{e}");
-        let e = parse("[tables.a]\ncolumns=[{name=\"x\", references=\"nope(id)\"}]\n", "f.toml").unwrap_err();
+        let e = parse(
+            "[tables.a]\ncolumns=[{name=\"x\", references=\"nope(id)\"}]\n",
+            "f.toml",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("missing table `nope`"), "{e}");
     }
 }

@@ -262,9 +262,7 @@ impl Table {
             return None;
         }
         let col = self.column(&pk.columns[0].target)?;
-        col.sql_type
-            .eq_ignore_ascii_case("INTEGER")
-            .then_some(col)
+        col.sql_type.eq_ignore_ascii_case("INTEGER").then_some(col)
     }
     /// Names of the primary-key columns (empty when there is none).
     pub fn pk_columns(&self) -> Vec<&str> {

@@ -47,10 +47,12 @@ pub fn resolve_alias(friendly: &str) -> Option<String> {
                 .split(',')
                 .map(|a| a.trim().to_string())
                 .collect();
-            if inner
-                .iter()
-                .any(|a| a.is_empty() || !a.chars().all(|c| c.is_ascii_digit() || c == '-' || c == '+'))
-            {
+            if inner.iter().any(|a| {
+                a.is_empty()
+                    || !a
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || c == '-' || c == '+')
+            }) {
                 return None;
             }
             (s[..open].trim(), Some(inner.join(",")))
@@ -99,7 +101,10 @@ mod tests {
     fn aliases_resolve() {
         assert_eq!(resolve_alias("string(64)").as_deref(), Some("VARCHAR(64)"));
         assert_eq!(resolve_alias("Integer").as_deref(), Some("INTEGER"));
-        assert_eq!(resolve_alias("decimal(10, 2)").as_deref(), Some("DECIMAL(10,2)"));
+        assert_eq!(
+            resolve_alias("decimal(10, 2)").as_deref(),
+            Some("DECIMAL(10,2)")
+        );
         assert_eq!(resolve_alias("datetime").as_deref(), Some("DATETIME"));
         assert_eq!(resolve_alias("strng"), None);
         assert_eq!(resolve_alias("string(x)"), None);

@@ -16,7 +16,10 @@ pub struct Project {
 impl Project {
     pub fn new() -> Project {
         Project {
-            dir: tempfile::Builder::new().prefix("dbm-test-").tempdir().expect("tempdir"),
+            dir: tempfile::Builder::new()
+                .prefix("dbm-test-")
+                .tempdir()
+                .expect("tempdir"),
         }
     }
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -78,7 +81,8 @@ impl Project {
     pub fn build_db(&self, rel: &str, sql: &str) -> PathBuf {
         let p = self.path(rel);
         let c = Connection::open(&p).expect("open");
-        c.execute_batch(sql).unwrap_or_else(|e| panic!("build {rel}: {e}\n{sql}"));
+        c.execute_batch(sql)
+            .unwrap_or_else(|e| panic!("build {rel}: {e}\n{sql}"));
         p
     }
     /// `dbm create-model` of a database built from DDL, written to `model_rel`.
@@ -87,16 +91,25 @@ impl Project {
         let _ = std::fs::remove_file(self.path(&db));
         self.build_db(&db, ddl);
         let out = self.dbm_raw(&["create-model", "--database", &db]);
-        assert!(out.status.success(), "create-model: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "create-model: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         self.write(model_rel, &String::from_utf8_lossy(&out.stdout))
     }
     pub fn version(&self) -> Option<i64> {
         let c = self.conn("app.db");
-        c.query_row("SELECT version FROM migrate_version", [], |r| r.get(0)).ok()
+        c.query_row("SELECT version FROM migrate_version", [], |r| r.get(0))
+            .ok()
     }
     pub fn versions_dir(&self) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(self.path("db_repository/versions"))
-            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort();
         v
@@ -212,7 +225,11 @@ pub fn snapshot_conn(c: &Connection) -> BTreeMap<String, String> {
                         Ok(format!(
                             "{}:{}:nn={}:dflt={:?}:pk={}:hidden={}",
                             r.get::<_, String>(1)?.to_lowercase(),
-                            r.get::<_, String>(2)?.to_uppercase().split_whitespace().collect::<Vec<_>>().join(" "),
+                            r.get::<_, String>(2)?
+                                .to_uppercase()
+                                .split_whitespace()
+                                .collect::<Vec<_>>()
+                                .join(" "),
                             r.get::<_, i64>(3)?,
                             r.get::<_, Option<String>>(4)?.map(|d| norm_sql(&d)),
                             r.get::<_, i64>(5)?,
@@ -246,31 +263,60 @@ pub fn snapshot_conn(c: &Connection) -> BTreeMap<String, String> {
                         .unwrap()
                         .map(|r| r.unwrap())
                         .filter(|p| p.3 == 1)
-                        .map(|(n, d, coll, _)| format!("{}/{d}/{}", n.unwrap_or_else(|| "<expr>".into()).to_lowercase(), coll.unwrap_or_default().to_uppercase()))
+                        .map(|(n, d, coll, _)| {
+                            format!(
+                                "{}/{d}/{}",
+                                n.unwrap_or_else(|| "<expr>".into()).to_lowercase(),
+                                coll.unwrap_or_default().to_uppercase()
+                            )
+                        })
                         .collect();
                     let isql: Option<String> = c
-                        .query_row("SELECT sql FROM sqlite_schema WHERE name = ?1", [&iname], |r| r.get(0))
+                        .query_row(
+                            "SELECT sql FROM sqlite_schema WHERE name = ?1",
+                            [&iname],
+                            |r| r.get(0),
+                        )
                         .unwrap_or(None);
-                    let label = if iname.starts_with("sqlite_autoindex") { "auto".to_string() } else { iname.to_lowercase() };
+                    let label = if iname.starts_with("sqlite_autoindex") {
+                        "auto".to_string()
+                    } else {
+                        iname.to_lowercase()
+                    };
                     let body = isql
                         .map(|s| {
                             let n = norm_sql(&s);
                             n.find(" on ").map(|p| n[p..].to_string()).unwrap_or(n)
                         })
                         .unwrap_or_default();
-                    idx.push(format!("{label}:u={unique}:o={origin}:p={partial}:{}:{body}", parts.join(",")));
+                    idx.push(format!(
+                        "{label}:u={unique}:o={origin}:p={partial}:{}:{body}",
+                        parts.join(",")
+                    ));
                 }
                 idx.sort();
-                let mut fks: BTreeMap<i64, (String, Vec<String>, Vec<String>, String, String)> = BTreeMap::new();
+                let mut fks: BTreeMap<i64, (String, Vec<String>, Vec<String>, String, String)> =
+                    BTreeMap::new();
                 let rows: Vec<(i64, String, String, Option<String>, String, String)> = c
                     .prepare(&format!("PRAGMA foreign_key_list({})", q(&name)))
                     .unwrap()
-                    .query_map([], |r| Ok((r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+                    .query_map([], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                        ))
+                    })
                     .unwrap()
                     .map(|r| r.unwrap())
                     .collect();
                 for (id, table, from, to, upd, del) in rows {
-                    let e = fks.entry(id).or_insert((table.to_lowercase(), vec![], vec![], upd, del));
+                    let e =
+                        fks.entry(id)
+                            .or_insert((table.to_lowercase(), vec![], vec![], upd, del));
                     e.1.push(from.to_lowercase());
                     e.2.push(to.unwrap_or_default().to_lowercase());
                 }
@@ -310,8 +356,14 @@ pub fn snapshot_conn(c: &Connection) -> BTreeMap<String, String> {
                     let mut v = vec![];
                     for p in n.split(',') {
                         if let Some(ci) = p.find(" collate ") {
-                            let word: String = p[ci + 9..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-                            v.push(format!("{}:{word}", p.trim().split([' ', '(']).next().unwrap_or("")));
+                            let word: String = p[ci + 9..]
+                                .chars()
+                                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                                .collect();
+                            v.push(format!(
+                                "{}:{word}",
+                                p.trim().split([' ', '(']).next().unwrap_or("")
+                            ));
                         }
                     }
                     v.sort();
@@ -337,9 +389,17 @@ pub fn assert_same_schema(a: &Path, b: &Path, what: &str) {
     let (sa, sb) = (snapshot(a), snapshot(b));
     if sa != sb {
         let mut msg = format!("{what}: schemas differ\n");
-        for k in sa.keys().chain(sb.keys()).collect::<std::collections::BTreeSet<_>>() {
+        for k in sa
+            .keys()
+            .chain(sb.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+        {
             if sa.get(k) != sb.get(k) {
-                msg.push_str(&format!("--- {k}\n  left:  {:?}\n  right: {:?}\n", sa.get(k), sb.get(k)));
+                msg.push_str(&format!(
+                    "--- {k}\n  left:  {:?}\n  right: {:?}\n",
+                    sa.get(k),
+                    sb.get(k)
+                ));
             }
         }
         panic!("{msg}");
@@ -349,7 +409,9 @@ pub fn assert_same_schema(a: &Path, b: &Path, what: &str) {
 /// All rows of a table as strings, ordered by rowid/primary key.
 pub fn rows(path: &Path, table: &str) -> Vec<Vec<String>> {
     let c = Connection::open(path).expect("open");
-    let mut stmt = c.prepare(&format!("SELECT * FROM {} ORDER BY 1", q(table))).expect("prepare rows");
+    let mut stmt = c
+        .prepare(&format!("SELECT * FROM {} ORDER BY 1", q(table)))
+        .expect("prepare rows");
     let n = stmt.column_count();
     stmt.query_map([], |r| {
         (0..n)
