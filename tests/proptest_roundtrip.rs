@@ -119,8 +119,10 @@ fn harmonise(a: &mut [TableSpec], b: &mut [TableSpec]) {
             for s in [&mut *a, &mut *b] {
                 let c = &mut s[ti].cols[ci];
                 if fk_any {
+                    // NULL is the only value that fits any parent: no NOT NULL, no default.
                     c.not_null = false;
                     c.unique = false;
+                    c.default = 0;
                 }
                 if let Some(p) = c.fk {
                     // Only reference tables present in this schema.
@@ -136,6 +138,11 @@ fn harmonise(a: &mut [TableSpec], b: &mut [TableSpec]) {
             );
             for (s, other_has) in [(&mut *a, in_b), (&mut *b, in_a)] {
                 let c = &mut s[ti].cols[ci];
+                if !other_has && c.unique {
+                    // An added UNIQUE column can only be filled with (distinct) NULLs.
+                    c.not_null = false;
+                    c.default = 0;
+                }
                 if !other_has && c.not_null && DEFAULTS[c.default].is_none() {
                     c.default = 1;
                 }
@@ -242,14 +249,18 @@ fn create(schema: &Schema) -> Connection {
     c
 }
 
-fn seed(c: &Connection, schema: &Schema) {
+fn seed(c: &Connection, schema: &Schema, other: &Schema) {
     for t in &schema.tables {
         for row in 1..=3 {
             let mut names = vec!["\"id\"".to_string()];
             let mut vals = vec![row.to_string()];
             for col in t.columns.iter().skip(1) {
                 names.push(dbm::sql::ident(&col.name));
-                let is_fk = t.foreign_keys.iter().any(|f| f.columns[0] == col.name);
+                let fk_in = |s: &Schema| {
+                    s.table(&t.name)
+                        .is_some_and(|t2| t2.foreign_keys.iter().any(|f| f.columns[0] == col.name))
+                };
+                let is_fk = fk_in(schema) || fk_in(other);
                 vals.push(if is_fk {
                     "NULL".into()
                 } else {
@@ -307,7 +318,7 @@ fn check_pair(mut a_spec: Vec<TableSpec>, mut b_spec: Vec<TableSpec>) {
     harmonise(&mut a_spec, &mut b_spec);
     let (a, b) = (build(&a_spec), build(&b_spec));
     let conn = create(&a);
-    seed(&conn, &a);
+    seed(&conn, &a, &b);
     let before = values(&conn, &a);
     let mig = workflow::generate(&conn, &b, 1, &PlanOptions::default())
         .unwrap_or_else(|e| panic!("generate: {e}"));
