@@ -186,3 +186,58 @@ fn config_file_and_database_url() {
     assert!(out.status.success());
     assert!(p.path("flag.db").is_file());
 }
+
+/// The shipped `db_repository/` is exactly what dbm generates from the example models,
+/// and the README's main command (`dbm upgrade --create` with the root dbm.toml) works.
+#[test]
+fn shipped_repository_is_what_dbm_generates() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = Project::new();
+    let m1 = repo_model(&p, "models_v1.toml");
+    let m2 = repo_model(&p, "models.toml");
+    p.ok(&["--model", &m1, "create"]);
+    p.ok(&["--model", &m1, "migrate"]);
+    p.ok(&["--model", &m2, "migrate"]);
+    let shipped = root.join("db_repository/versions");
+    let mut names: Vec<String> = std::fs::read_dir(&shipped)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, p.versions_dir());
+    for n in &names {
+        assert_eq!(
+            std::fs::read_to_string(shipped.join(n)).unwrap(),
+            p.read(&format!("db_repository/versions/{n}")),
+            "db_repository/versions/{n} differs from what dbm generates now"
+        );
+    }
+
+    let q = Project::new();
+    q.write(
+        "dbm.toml",
+        &std::fs::read_to_string(root.join("dbm.toml")).unwrap(),
+    );
+    q.write(
+        "examples/microblog/models.toml",
+        &std::fs::read_to_string(root.join("examples/microblog/models.toml")).unwrap(),
+    );
+    q.write(
+        "db_repository/migrate.cfg",
+        &std::fs::read_to_string(root.join("db_repository/migrate.cfg")).unwrap(),
+    );
+    for n in &names {
+        q.write(
+            &format!("db_repository/versions/{n}"),
+            &std::fs::read_to_string(shipped.join(n)).unwrap(),
+        );
+    }
+    let out = q.dbm_raw(&["upgrade", "--create"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Current database version: 2"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(q.dbm_raw(&["check"]).status.success());
+}
