@@ -126,6 +126,9 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// (parent table, child columns, parent columns, on update, on delete)
+type FkRow = (String, Vec<String>, Vec<String>, String, String);
+
 fn q(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -295,7 +298,7 @@ pub fn snapshot_conn(c: &Connection) -> BTreeMap<String, String> {
                     ));
                 }
                 idx.sort();
-                let mut fks: BTreeMap<i64, (String, Vec<String>, Vec<String>, String, String)> =
+                let mut fks: BTreeMap<i64, FkRow> =
                     BTreeMap::new();
                 let rows: Vec<(i64, String, String, Option<String>, String, String)> = c
                     .prepare(&format!("PRAGMA foreign_key_list({})", q(&name)))
