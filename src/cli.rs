@@ -420,8 +420,7 @@ fn cmd_migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
     for h in &mig.hints {
         eprintln!("hint: {h}");
     }
-    let target = diff::canonical(&model)?;
-    let offences = workflow::offenders(&conn, &mig.changes, &target);
+    let offences = workflow::offenders(&conn, &mig.changes, &mig.target);
     if !offences.is_empty() {
         let lines: Vec<String> = offences
             .iter()

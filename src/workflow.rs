@@ -18,6 +18,8 @@ pub struct Migration {
     pub up_sql: String,
     pub down_sql: String,
     pub slug: String,
+    /// The model as SQLite sees it (the schema the up script reaches).
+    pub target: Schema,
     /// "this may be a rename" hints.
     pub hints: Vec<String>,
 }
@@ -138,6 +140,7 @@ pub fn generate(
         down_changes,
         up_sql,
         down_sql,
+        target,
     }))
 }
 
