@@ -21,21 +21,63 @@ pub const HISTORY_TABLE: &str = "migrate_history";
 
 const UTC_NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
 
+// The control tables are plain DDL that sea-query expresses well; the migration scripts
+// themselves need SQLite features it lacks (see ARCHITECTURE.md), so they use plan::render.
 fn history_ddl() -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS {} (id INTEGER PRIMARY KEY, repository_id TEXT, \
-         version INTEGER NOT NULL, direction TEXT NOT NULL CHECK (direction IN ('up', 'down')), \
-         checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms INTEGER NOT NULL)",
-        ident(HISTORY_TABLE)
-    )
+    use sea_query::{Alias, ColumnDef, Expr, ExprTrait, SqliteQueryBuilder, Table};
+    Table::create()
+        .table(Alias::new(HISTORY_TABLE))
+        .if_not_exists()
+        .col(
+            ColumnDef::new(Alias::new("id"))
+                .custom(Alias::new("INTEGER"))
+                .primary_key(),
+        )
+        .col(ColumnDef::new(Alias::new("repository_id")).custom(Alias::new("TEXT")))
+        .col(
+            ColumnDef::new(Alias::new("version"))
+                .custom(Alias::new("INTEGER"))
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(Alias::new("direction"))
+                .custom(Alias::new("TEXT"))
+                .not_null()
+                .check(Expr::col(Alias::new("direction")).is_in(["up", "down"])),
+        )
+        .col(
+            ColumnDef::new(Alias::new("checksum"))
+                .custom(Alias::new("TEXT"))
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(Alias::new("applied_at"))
+                .custom(Alias::new("TEXT"))
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(Alias::new("duration_ms"))
+                .custom(Alias::new("INTEGER"))
+                .not_null(),
+        )
+        .to_string(SqliteQueryBuilder)
 }
 
+/// SQLAlchemy-migrate's control table, column for column.
 fn control_ddl(repo: &Repository) -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS {} (repository_id VARCHAR(250) NOT NULL PRIMARY KEY, \
-         repository_path TEXT, version INTEGER)",
-        ident(&repo.version_table)
-    )
+    use sea_query::{Alias, ColumnDef, SqliteQueryBuilder, Table};
+    Table::create()
+        .table(Alias::new(repo.version_table.as_str()))
+        .if_not_exists()
+        .col(
+            ColumnDef::new(Alias::new("repository_id"))
+                .custom(Alias::new("VARCHAR(250)"))
+                .not_null()
+                .primary_key(),
+        )
+        .col(ColumnDef::new(Alias::new("repository_path")).custom(Alias::new("TEXT")))
+        .col(ColumnDef::new(Alias::new("version")).custom(Alias::new("INTEGER")))
+        .to_string(SqliteQueryBuilder)
 }
 
 /// Which script of a version runs.

@@ -298,8 +298,7 @@ pub fn snapshot_conn(c: &Connection) -> BTreeMap<String, String> {
                     ));
                 }
                 idx.sort();
-                let mut fks: BTreeMap<i64, FkRow> =
-                    BTreeMap::new();
+                let mut fks: BTreeMap<i64, FkRow> = BTreeMap::new();
                 let rows: Vec<(i64, String, String, Option<String>, String, String)> = c
                     .prepare(&format!("PRAGMA foreign_key_list({})", q(&name)))
                     .unwrap()
