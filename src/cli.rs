@@ -639,6 +639,21 @@ fn cmd_diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
     for h in diff::rename_hints(&changes) {
         println!("hint: {h}");
     }
+    if !check {
+        // The same two schemas as model text, line by line, for a reviewer's eye.
+        let (a, b) = (model_file::write(&live), model_file::write(&target));
+        let text = similar::TextDiff::configure()
+            .algorithm(similar::Algorithm::Patience)
+            .diff_lines(&a, &b);
+        println!();
+        print!(
+            "{}",
+            text.unified_diff().context_radius(2).header(
+                &format!("database ({})", ctx.db_path().display()),
+                &format!("model ({})", ctx.settings.model.display())
+            )
+        );
+    }
     if with_sql {
         let stmts = crate::plan::plan(&changes, &live, &target, &ctx.plan_options())?;
         println!();
