@@ -109,6 +109,11 @@ fn every_schema_file_has_a_test() {
     names.sort();
     assert_eq!(
         names,
-        ["blog.sql", "odd_names.sql", "reporting.sql", "shop.sql", "strict_generated.sql"]
+        ["blog.sql", "edge_cases.sql", "odd_names.sql", "reporting.sql", "shop.sql", "strict_generated.sql"]
     );
+}
+
+#[test]
+fn edge_cases() {
+    roundtrip(&schema("edge_cases"));
 }
