@@ -248,10 +248,7 @@ fn key_terms(
 
 fn duplicates_sql(table: &str, terms: &[String], predicate: Option<&str>) -> String {
     let list = terms.join(", ");
-    let mut conds: Vec<String> = terms
-        .iter()
-        .map(|c| format!("{c} IS NOT NULL"))
-        .collect();
+    let mut conds: Vec<String> = terms.iter().map(|c| format!("{c} IS NOT NULL")).collect();
     if let Some(p) = predicate {
         conds.push(format!("({p})"));
     }
@@ -285,7 +282,9 @@ fn strict_misfits(
         let probe = format!("c{}", defs.len());
         defs.push(format!("{probe} {}", c.sql_type));
         sources.push(ident(&back(&c.name)));
-        conds.push(format!("({probe} IS NOT NULL AND typeof({probe}) <> {allowed})"));
+        conds.push(format!(
+            "({probe} IS NOT NULL AND typeof({probe}) <> {allowed})"
+        ));
     }
     if defs.is_empty() {
         return Some(0);
@@ -409,13 +408,15 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
                     if kind.sql_type && to.strict && from.strict =>
                 {
                     (
-                        format!("column types of STRICT table {} (values the new types reject)", from.name),
+                        format!(
+                            "column types of STRICT table {} (values the new types reject)",
+                            from.name
+                        ),
                         strict_misfits(conn, &live_name, to, &back),
                     )
                 }
-                TableChange::AddIndex(i) if i.unique => (
-                    format!("unique index {} (duplicate rows)", i.name),
-                    {
+                TableChange::AddIndex(i) if i.unique => {
+                    (format!("unique index {} (duplicate rows)", i.name), {
                         let pred = i.where_clause.as_deref().map(|w| rename_back(w, &renames));
                         count(
                             conn,
@@ -425,8 +426,8 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
                                 pred.as_deref(),
                             ),
                         )
-                    },
-                ),
+                    })
+                }
                 TableChange::AddCheck(ch) => (
                     format!("CHECK ({}) on {}", ch.expr, from.name),
                     count(
@@ -447,7 +448,8 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
                 ),
                 _ => continue,
             };
-            if let Some(n) = n.filter(|n| *n > 0 && !out.iter().any(|o: &Offence| o.change == what)) {
+            if let Some(n) = n.filter(|n| *n > 0 && !out.iter().any(|o: &Offence| o.change == what))
+            {
                 out.push(Offence {
                     change: what,
                     rows: n,

@@ -115,7 +115,10 @@ fn an_applied_table_rename_hint_is_harmless() {
     );
     p.ok(&["--model", "after.toml", "migrate", "-m", "rename"]);
     let up = p.read("db_repository/versions/002_rename.up.sql");
-    assert!(up.contains(r#"ALTER TABLE "user" RENAME TO "person""#), "{up}");
+    assert!(
+        up.contains(r#"ALTER TABLE "user" RENAME TO "person""#),
+        "{up}"
+    );
     assert_eq!(rows(&p.path("app.db"), "person").len(), 2);
     let out = p.ok(&["--model", "after.toml", "migrate"]);
     assert!(out.contains("No changes"), "{out}");

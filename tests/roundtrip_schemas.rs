@@ -14,7 +14,11 @@ fn roundtrip(sql_file: &Path) {
     p.build_db("original.db", &ddl);
 
     let out = p.dbm_raw(&["create-model", "--database", "original.db"]);
-    assert!(out.status.success(), "{name}: create-model: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "{name}: create-model: {}",
+        stderr(&out)
+    );
     let model = stdout(&out);
     p.write("model.toml", &model);
 
@@ -100,16 +104,24 @@ fn strict_without_rowid_generated() {
 
 #[test]
 fn every_schema_file_has_a_test() {
-    let mut names: Vec<String> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".sql"))
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
     names.sort();
     assert_eq!(
         names,
-        ["blog.sql", "edge_cases.sql", "odd_names.sql", "reporting.sql", "shop.sql", "strict_generated.sql"]
+        [
+            "blog.sql",
+            "edge_cases.sql",
+            "odd_names.sql",
+            "reporting.sql",
+            "shop.sql",
+            "strict_generated.sql"
+        ]
     );
 }
 

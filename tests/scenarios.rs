@@ -104,7 +104,11 @@ fn without_rowid(c: &rusqlite::Connection, table: &str) -> bool {
 /// The rowid of each row (ordered), for tables that have one and no column hiding it.
 fn rowids(path: &Path, table: &str) -> Option<Vec<i64>> {
     let c = rusqlite::Connection::open(path).unwrap();
-    if without_rowid(&c, table) || columns(path, table).iter().any(|n| n.eq_ignore_ascii_case("rowid")) {
+    if without_rowid(&c, table)
+        || columns(path, table)
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case("rowid"))
+    {
         return None;
     }
     let mut s = c
@@ -113,7 +117,12 @@ fn rowids(path: &Path, table: &str) -> Option<Vec<i64>> {
             table.replace('"', "\"\"")
         ))
         .unwrap();
-    Some(s.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect())
+    Some(
+        s.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect(),
+    )
 }
 
 fn values(path: &Path, table: &str, cols: &[String]) -> Vec<String> {
@@ -277,7 +286,11 @@ fn run_scenario(path: &Path) {
         &format!("{name} up"),
         false,
     );
-    assert_sequences(&sc.sequence, &p.path("app.db"), &format!("{name}: after up"));
+    assert_sequences(
+        &sc.sequence,
+        &p.path("app.db"),
+        &format!("{name}: after up"),
+    );
     let check = p.dbm(&["--model", "after.toml", "check"]);
     assert!(
         check.status.success(),
@@ -324,7 +337,11 @@ fn run_scenario(path: &Path) {
         &format!("{name} down"),
         false,
     );
-    assert_sequences(&sc.sequence_down, &p.path("app.db"), &format!("{name}: after down"));
+    assert_sequences(
+        &sc.sequence_down,
+        &p.path("app.db"),
+        &format!("{name}: after down"),
+    );
     p.ok(&["upgrade"]);
     assert_same_schema(
         &p.path("app.db"),

@@ -49,7 +49,11 @@ fn run_in_shell(db: &Path, script: &str, what: &str) {
         "{what}: sqlite3 failed ({:?}):\n{se}\n{so}",
         out.status.code()
     );
-    assert_eq!(so.trim(), "ok", "{what}: FK violations or integrity problems:\n{so}");
+    assert_eq!(
+        so.trim(),
+        "ok",
+        "{what}: FK violations or integrity problems:\n{so}"
+    );
 }
 
 fn all_rows(db: &Path) -> Vec<(String, Vec<Vec<String>>)> {
@@ -61,7 +65,10 @@ fn all_rows(db: &Path) -> Vec<(String, Vec<Vec<String>>)> {
         .unwrap()
         .map(|r| r.unwrap())
         .collect();
-    names.into_iter().map(|n| (n.clone(), rows(db, &n))).collect()
+    names
+        .into_iter()
+        .map(|n| (n.clone(), rows(db, &n)))
+        .collect()
 }
 
 fn run_scenario(path: &Path, shell: (u32, u32, u32)) -> bool {

@@ -387,9 +387,7 @@ fn ref_name<'a>(s: &'a str, stops: &[char]) -> Option<(String, &'a str)> {
 
 /// A name as written in a reference: bare unless it needs quoting (see [`parse_reference`]).
 fn ref_ident(name: &str) -> String {
-    let plain = !name.is_empty()
-        && name.trim() == name
-        && !name.contains(['(', ')', ',', '"']);
+    let plain = !name.is_empty() && name.trim() == name && !name.contains(['(', ')', ',', '"']);
     if plain {
         name.to_string()
     } else {
