@@ -226,22 +226,32 @@ fn count(conn: &Connection, sql: &str) -> Option<i64> {
     conn.query_row(sql, [], |r| r.get::<_, i64>(0)).ok()
 }
 
-fn plain_cols(
+/// The SQL terms a key groups rows by: columns (renamed back to their live names) and
+/// expressions, each with the collation the key compares with.
+fn key_terms(
     parts: &[crate::model::IndexPart],
+    renames: &[(String, String)],
     back: &dyn Fn(&str) -> String,
-) -> Option<Vec<String>> {
+) -> Vec<String> {
     parts
         .iter()
-        .map(|p| (!p.expr).then(|| back(&p.target)))
+        .map(|p| {
+            let term = if p.expr {
+                format!("({})", rename_back(&p.target, renames))
+            } else {
+                ident(&back(&p.target))
+            };
+            match &p.collate {
+                Some(c) => format!("{term} COLLATE {}", ident(c)),
+                None => term,
+            }
+        })
         .collect()
 }
 
-fn duplicates_sql(table: &str, cols: &[String], predicate: Option<&str>) -> String {
-    let list = cols.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
-    let mut conds: Vec<String> = cols
-        .iter()
-        .map(|c| format!("{} IS NOT NULL", ident(c)))
-        .collect();
+fn duplicates_sql(table: &str, terms: &[String], predicate: Option<&str>) -> String {
+    let list = terms.join(", ");
+    let mut conds: Vec<String> = terms.iter().map(|c| format!("{c} IS NOT NULL")).collect();
     if let Some(p) = predicate {
         conds.push(format!("({p})"));
     }
@@ -252,8 +262,57 @@ fn duplicates_sql(table: &str, cols: &[String], predicate: Option<&str>) -> Stri
     )
 }
 
+/// Rows holding a value that a STRICT column of `to` would reject. STRICT first applies
+/// the column's affinity, then requires the exact storage class; a TEMP probe table with
+/// the same declared types (not strict) applies the same affinity, so SQLite itself decides.
+fn strict_misfits(
+    conn: &Connection,
+    table: &str,
+    to: &crate::model::Table,
+    back: &dyn Fn(&str) -> String,
+) -> Option<i64> {
+    let mut defs = vec![];
+    let mut sources = vec![];
+    let mut conds = vec![];
+    for c in to.columns.iter().filter(|c| c.generated.is_none()) {
+        let allowed = match c.sql_type.trim().to_ascii_uppercase().as_str() {
+            "INT" | "INTEGER" => "'integer'",
+            "REAL" => "'real'",
+            "TEXT" => "'text'",
+            "BLOB" => "'blob'",
+            _ => continue,
+        };
+        let probe = format!("c{}", defs.len());
+        defs.push(format!("{probe} {}", c.sql_type));
+        sources.push(ident(&back(&c.name)));
+        conds.push(format!(
+            "({probe} IS NOT NULL AND typeof({probe}) <> {allowed})"
+        ));
+    }
+    if defs.is_empty() {
+        return Some(0);
+    }
+    let probe = "temp.\"_dbm_strict_probe\"";
+    let run = || -> Option<i64> {
+        conn.execute_batch(&format!(
+            "CREATE TEMP TABLE \"_dbm_strict_probe\" ({}); INSERT INTO {probe} SELECT {} FROM {}",
+            defs.join(", "),
+            sources.join(", "),
+            ident(table)
+        ))
+        .ok()?;
+        count(
+            conn,
+            &format!("SELECT count(*) FROM {probe} WHERE {}", conds.join(" OR ")),
+        )
+    };
+    let n = run();
+    let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS {probe}"));
+    n
+}
+
 /// Counts the existing rows that each "may fail" change would reject (new NOT NULL,
-/// UNIQUE, CHECK, FOREIGN KEY, primary key). Queries that cannot be built are skipped; the
+/// UNIQUE, unique index, CHECK, FOREIGN KEY, primary key, WITHOUT ROWID, STRICT types). Queries that cannot be built are skipped; the
 /// transaction that applies the script remains the final judge.
 pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<Offence> {
     let mut out = vec![];
@@ -266,7 +325,9 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
         .collect();
     for c in changes {
         let Change::AlterTable {
-            from, changes: tcs, ..
+            from,
+            to,
+            changes: tcs,
         } = c
         else {
             continue;
@@ -319,21 +380,57 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
                 ),
                 TableChange::AddUnique(u) => (
                     format!("UNIQUE on {} (duplicate rows)", from.name),
-                    plain_cols(&u.columns, &back)
-                        .and_then(|cols| count(conn, &duplicates_sql(&live_name, &cols, None))),
+                    count(
+                        conn,
+                        &duplicates_sql(&live_name, &key_terms(&u.columns, &renames, &back), None),
+                    ),
                 ),
                 TableChange::SetPrimaryKey { to: Some(pk), .. } => (
                     format!("primary key of {} (duplicate or NULL keys)", from.name),
-                    plain_cols(&pk.columns, &back)
-                        .and_then(|cols| count(conn, &duplicates_sql(&live_name, &cols, None))),
+                    count(
+                        conn,
+                        &duplicates_sql(&live_name, &key_terms(&pk.columns, &renames, &back), None),
+                    ),
                 ),
-                TableChange::AddIndex(i) if i.unique => (
-                    format!("unique index {} (duplicate rows)", i.name),
-                    plain_cols(&i.parts, &back).and_then(|cols| {
-                        let pred = i.where_clause.as_deref().map(|w| rename_back(w, &renames));
-                        count(conn, &duplicates_sql(&live_name, &cols, pred.as_deref()))
+                TableChange::SetWithoutRowid(true) => (
+                    format!("WITHOUT ROWID on {} (NULL primary keys)", from.name),
+                    to.primary_key.as_ref().and_then(|pk| {
+                        let nulls = key_terms(&pk.columns, &renames, &back)
+                            .iter()
+                            .map(|t| format!("{t} IS NULL"))
+                            .collect::<Vec<_>>()
+                            .join(" OR ");
+                        count(conn, &format!("SELECT count(*) FROM {t} WHERE {nulls}"))
                     }),
                 ),
+                TableChange::SetStrict(true) => (
+                    format!("STRICT on {} (values the column types reject)", from.name),
+                    strict_misfits(conn, &live_name, to, &back),
+                ),
+                TableChange::ModifyColumn { kind, .. }
+                    if kind.sql_type && to.strict && from.strict =>
+                {
+                    (
+                        format!(
+                            "column types of STRICT table {} (values the new types reject)",
+                            from.name
+                        ),
+                        strict_misfits(conn, &live_name, to, &back),
+                    )
+                }
+                TableChange::AddIndex(i) if i.unique => {
+                    (format!("unique index {} (duplicate rows)", i.name), {
+                        let pred = i.where_clause.as_deref().map(|w| rename_back(w, &renames));
+                        count(
+                            conn,
+                            &duplicates_sql(
+                                &live_name,
+                                &key_terms(&i.parts, &renames, &back),
+                                pred.as_deref(),
+                            ),
+                        )
+                    })
+                }
                 TableChange::AddCheck(ch) => (
                     format!("CHECK ({}) on {}", ch.expr, from.name),
                     count(
@@ -354,7 +451,8 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
                 ),
                 _ => continue,
             };
-            if let Some(n) = n.filter(|n| *n > 0) {
+            if let Some(n) = n.filter(|n| *n > 0 && !out.iter().any(|o: &Offence| o.change == what))
+            {
                 out.push(Offence {
                     change: what,
                     rows: n,

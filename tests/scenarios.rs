@@ -39,6 +39,30 @@ struct Scenario {
     error: Vec<String>,
     /// dbm.toml `min_sqlite`.
     min_sqlite: Option<String>,
+    /// Expected `sqlite_sequence` counters after up / after down (AUTOINCREMENT).
+    #[serde(default)]
+    sequence: BTreeMap<String, i64>,
+    /// Tables whose rowids are legitimately renumbered (they had none: WITHOUT ROWID).
+    #[serde(default)]
+    new_rowids: Vec<String>,
+    #[serde(default)]
+    sequence_down: BTreeMap<String, i64>,
+}
+
+fn seq(path: &Path, table: &str) -> Option<i64> {
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.query_row(
+        "SELECT seq FROM sqlite_sequence WHERE name = ?1 COLLATE NOCASE",
+        [table],
+        |r| r.get(0),
+    )
+    .ok()
+}
+
+fn assert_sequences(want: &BTreeMap<String, i64>, db: &Path, what: &str) {
+    for (t, n) in want {
+        assert_eq!(seq(db, t), Some(*n), "{what}: AUTOINCREMENT counter of {t}");
+    }
 }
 
 fn tables(path: &Path) -> Vec<String> {
@@ -67,6 +91,40 @@ fn columns(path: &Path, table: &str) -> Vec<String> {
     .collect()
 }
 
+fn without_rowid(c: &rusqlite::Connection, table: &str) -> bool {
+    c.query_row(
+        "SELECT count(*) FROM pragma_table_list(?1) WHERE wr = 1",
+        [table],
+        |r| r.get::<_, i64>(0),
+    )
+    .unwrap_or(0)
+        > 0
+}
+
+/// The rowid of each row (ordered), for tables that have one and no column hiding it.
+fn rowids(path: &Path, table: &str) -> Option<Vec<i64>> {
+    let c = rusqlite::Connection::open(path).unwrap();
+    if without_rowid(&c, table)
+        || columns(path, table)
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case("rowid"))
+    {
+        return None;
+    }
+    let mut s = c
+        .prepare(&format!(
+            "SELECT rowid FROM \"{}\" ORDER BY rowid",
+            table.replace('"', "\"\"")
+        ))
+        .unwrap();
+    Some(
+        s.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect(),
+    )
+}
+
 fn values(path: &Path, table: &str, cols: &[String]) -> Vec<String> {
     let c = rusqlite::Connection::open(path).unwrap();
     let list = cols
@@ -74,15 +132,7 @@ fn values(path: &Path, table: &str, cols: &[String]) -> Vec<String> {
         .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
         .collect::<Vec<_>>()
         .join(", ");
-    let order = if c
-        .query_row(
-            "SELECT count(*) FROM pragma_table_list(?1) WHERE wr = 1",
-            [table],
-            |r| r.get::<_, i64>(0),
-        )
-        .unwrap_or(0)
-        > 0
-    {
+    let order = if without_rowid(&c, table) {
         "1".to_string()
     } else {
         "rowid".to_string()
@@ -159,6 +209,11 @@ fn assert_rows_survive(sc: &Scenario, from: &Path, to: &Path, name: &str, revers
             values(to, &nt, &tc),
             "{name}: rows of {t} ({fc:?}) changed"
         );
+        if let (Some(a), Some(b)) = (rowids(from, &t), rowids(to, &nt)) {
+            if !sc.new_rowids.iter().any(|x| x.eq_ignore_ascii_case(&t)) {
+                assert_eq!(a, b, "{name}: rowids of {t} changed");
+            }
+        }
     }
 }
 
@@ -231,6 +286,11 @@ fn run_scenario(path: &Path) {
         &format!("{name} up"),
         false,
     );
+    assert_sequences(
+        &sc.sequence,
+        &p.path("app.db"),
+        &format!("{name}: after up"),
+    );
     let check = p.dbm(&["--model", "after.toml", "check"]);
     assert!(
         check.status.success(),
@@ -276,6 +336,11 @@ fn run_scenario(path: &Path) {
         &p.path("seeded.db"),
         &format!("{name} down"),
         false,
+    );
+    assert_sequences(
+        &sc.sequence_down,
+        &p.path("app.db"),
+        &format!("{name}: after down"),
     );
     p.ok(&["upgrade"]);
     assert_same_schema(

@@ -324,23 +324,74 @@ fn action(s: Option<String>) -> ConvResult<FkAction> {
 }
 
 /// `"user(id)"`, `"user"`, `"\"odd name\"(a, b)"` → (table, columns).
+/// `table(col, ..)` or `table`. A name holding `(`, `)`, `,` or `"`, or with white space at
+/// its ends, is written as a double-quoted SQL identifier: `"p,(x)"("k)")`.
 fn parse_reference(s: &str) -> ConvResult<(String, Vec<String>)> {
-    let s = s.trim();
-    match s.rfind('(') {
-        Some(open) if s.ends_with(')') => {
-            let table = s[..open].trim().to_string();
-            let cols = s[open + 1..s.len() - 1]
-                .split(',')
-                .map(|c| c.trim().to_string())
-                .filter(|c| !c.is_empty())
-                .collect();
-            if table.is_empty() {
-                return Err((None, format!("bad reference `{s}`: use \"table(column)\"")));
-            }
-            Ok((table, cols))
+    let bad = || (None, format!("bad reference `{s}`: use \"table(column)\""));
+    let (table, rest) = ref_name(s, &['(']).ok_or_else(bad)?;
+    if table.is_empty() {
+        return Err(if s.trim().is_empty() {
+            (None, "empty reference".into())
+        } else {
+            bad()
+        });
+    }
+    let rest = rest.trim();
+    if rest.is_empty() {
+        return Ok((table, vec![]));
+    }
+    let mut inner = rest
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(bad)?;
+    let mut cols = vec![];
+    while !inner.trim().is_empty() {
+        let (c, after) = ref_name(inner, &[',']).ok_or_else(bad)?;
+        if c.is_empty() {
+            return Err(bad());
         }
-        _ if !s.is_empty() => Ok((s.to_string(), vec![])),
-        _ => Err((None, "empty reference".into())),
+        cols.push(c);
+        let after = after.trim_start();
+        inner = after.strip_prefix(',').unwrap_or(after);
+        if after.is_empty() {
+            break;
+        }
+        if !after.starts_with(',') {
+            return Err(bad());
+        }
+    }
+    Ok((table, cols))
+}
+
+/// One name of a reference, quoted (`"a""b"`) or bare up to one of `stops`; and the rest.
+fn ref_name<'a>(s: &'a str, stops: &[char]) -> Option<(String, &'a str)> {
+    let s = s.trim_start();
+    if let Some(body) = s.strip_prefix('"') {
+        let mut name = String::new();
+        let mut chars = body.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c == '"' {
+                if body[i + 1..].starts_with('"') {
+                    chars.next();
+                } else {
+                    return Some((name, &body[i + 1..]));
+                }
+            }
+            name.push(c);
+        }
+        return None;
+    }
+    let end = s.find(stops).unwrap_or(s.len());
+    Some((s[..end].trim().to_string(), &s[end..]))
+}
+
+/// A name as written in a reference: bare unless it needs quoting (see [`parse_reference`]).
+fn ref_ident(name: &str) -> String {
+    let plain = !name.is_empty() && name.trim() == name && !name.contains(['(', ')', ',', '"']);
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
     }
 }
 
@@ -775,9 +826,10 @@ fn write_table(out: &mut String, t: &Table) {
             {
                 fk_on_column[i] = true;
                 let r = if fk.ref_columns.is_empty() {
-                    fk.ref_table.clone()
+                    ref_ident(&fk.ref_table)
                 } else {
-                    format!("{}({})", fk.ref_table, fk.ref_columns.join(", "))
+                    let cols: Vec<String> = fk.ref_columns.iter().map(|c| ref_ident(c)).collect();
+                    format!("{}({})", ref_ident(&fk.ref_table), cols.join(", "))
                 };
                 f.push(format!("references = {}", q(&r)));
                 if fk.on_delete != FkAction::NoAction {
@@ -869,7 +921,7 @@ fn write_table(out: &mut String, t: &Table) {
                 f.push(format!("name = {}", q(n)));
             }
             f.push(format!("columns = {}", strings_toml(&fk.columns)));
-            f.push(format!("references = {}", q(&fk.ref_table)));
+            f.push(format!("references = {}", q(&ref_ident(&fk.ref_table))));
             if !fk.ref_columns.is_empty() {
                 f.push(format!("ref_columns = {}", strings_toml(&fk.ref_columns)));
             }
