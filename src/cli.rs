@@ -835,7 +835,13 @@ fn cmd_lint(ctx: &Ctx, versions: &[String], json: bool) -> Result<ExitCode> {
         let items: Vec<serde_json::Value> = findings
             .iter()
             .map(|(v, file, f)| {
-                serde_json::json!({"version": v, "file": file, "risk": f.risk, "message": f.message, "line": f.line})
+                // Stable lowercase names for CI scripts (not the Rust variant names).
+                let risk = match f.risk {
+                    Risk::Destructive => "destructive",
+                    Risk::MayFail => "may_fail",
+                    Risk::Safe => "safe",
+                };
+                serde_json::json!({"version": v, "file": file, "risk": risk, "message": f.message, "line": f.line})
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&items)?);
