@@ -723,6 +723,17 @@ fn prepare(conn: &Connection, repo: &Repository, opts: &ApplyOptions) -> Result<
     })
 }
 
+/// The checks [`upgrade`] and [`downgrade`] make before running anything (database not
+/// above the repository's latest, applied scripts unchanged), for callers that only print
+/// SQL (`--sql`) and must refuse in the same cases.
+pub fn check_applied(conn: &Connection, repo: &Repository, allow_modified: bool) -> Result<()> {
+    let opts = ApplyOptions {
+        allow_modified,
+        ..ApplyOptions::default()
+    };
+    prepare(conn, repo, &opts).map(|_| ())
+}
+
 fn files_of(p: &Prepared, version: u64) -> Result<&VersionFiles> {
     p.versions
         .iter()
