@@ -587,6 +587,7 @@ fn run_step(
 /// update, history row, `before_commit()` (its error rolls back), COMMIT. Any error leaves the
 /// database unchanged. If another process already moved the database from `from` to `to`,
 /// nothing is done ([`StepOutcome::AlreadyApplied`]); any other version is an error.
+/// Waits for another writer at most the connection's busy timeout.
 #[allow(clippy::too_many_arguments)]
 pub fn apply_version(
     conn: &mut Connection,
@@ -599,7 +600,10 @@ pub fn apply_version(
     checksum: &str,
     before_commit: &mut dyn FnMut() -> Result<()>,
 ) -> Result<StepOutcome> {
-    let busy = ApplyOptions::default().busy_timeout;
+    // Keep the caller's busy timeout (the CLI sets `lock_timeout` on open) rather than
+    // imposing the 30 s default.
+    let busy_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
+    let busy = Duration::from_millis(busy_ms.max(0) as u64);
     match run_step(
         conn,
         repo,

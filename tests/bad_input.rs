@@ -487,3 +487,40 @@ fn down_script_with_sql_error_midway_rolls_back() {
     assert_eq!(rows(&p.path("app.db"), "user").len(), 1);
     assert_eq!(rows(&p.path("app.db"), "post").len(), 1);
 }
+
+#[test]
+fn migrate_waits_only_lock_timeout_for_the_write_lock() {
+    let p = project();
+    p.ok(&["downgrade", "1", "--no-backup"]);
+    p.ok(&["upgrade", "--no-backup"]);
+    p.model_from_ddl(
+        "m3.toml",
+        &format!("{V2}\nCREATE TABLE tag (id INTEGER PRIMARY KEY, name TEXT);"),
+    );
+    p.write(
+        "dbm.toml",
+        "database = \"app.db\"\nrepository = \"db_repository\"\nlock_timeout = 1\n",
+    );
+    // A writer holds the write lock, readers still get in: dbm opens and diffs, then waits
+    // for the migration transaction.
+    // (Read the bytes before taking the lock: closing any descriptor of the file in this
+    // process would drop the process's POSIX locks.)
+    let before = p.bytes("app.db");
+    let holder = p.conn("app.db");
+    holder
+        .execute_batch("BEGIN IMMEDIATE; INSERT INTO user(nickname) VALUES ('w');")
+        .unwrap();
+    let files = p.versions_dir();
+    let started = std::time::Instant::now();
+    let out = p.dbm_raw(&["--config", "dbm.toml", "--model", "m3.toml", "migrate"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+    assert_eq!(p.versions_dir(), files, "no script written");
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert!(p.bytes("app.db") == before);
+}
