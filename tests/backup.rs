@@ -98,7 +98,11 @@ fn destructive_upgrade_and_downgrade_take_a_backup() {
     let pre = freeze(&p, "pre-downgrade.db");
     let out = p.ok(&["downgrade", "1"]);
     let b = printed_backup(&out);
-    let b = if b.is_absolute() { b } else { p.dir.path().join(b) };
+    let b = if b.is_absolute() {
+        b
+    } else {
+        p.dir.path().join(b)
+    };
     assert_eq!(integrity(&b), "ok");
     assert_same_schema(&b, &pre, "downgrade backup");
     assert_eq!(rows(&b, "post").len(), 2);
@@ -129,9 +133,18 @@ fn no_backup_and_forced_backup() {
 #[test]
 fn config_backup_setting() {
     let p = project();
-    p.write("never.toml", "database = \"app.db\"\nrepository = \"db_repository\"\nbackup = \"never\"\n");
-    p.write("always.toml", "database = \"app.db\"\nrepository = \"db_repository\"\nbackup = \"always\"\n");
-    p.write("wrong.toml", "database = \"app.db\"\nrepository = \"db_repository\"\nbackup = \"sometimes\"\n");
+    p.write(
+        "never.toml",
+        "database = \"app.db\"\nrepository = \"db_repository\"\nbackup = \"never\"\n",
+    );
+    p.write(
+        "always.toml",
+        "database = \"app.db\"\nrepository = \"db_repository\"\nbackup = \"always\"\n",
+    );
+    p.write(
+        "wrong.toml",
+        "database = \"app.db\"\nrepository = \"db_repository\"\nbackup = \"sometimes\"\n",
+    );
     let out = p.ok(&["--config", "never.toml", "upgrade"]);
     assert!(!out.contains("Backup"), "{out}");
     assert!(backups(&p).is_empty());
@@ -161,12 +174,18 @@ fn wal_database_backup_is_consistent() {
         .unwrap();
     // Rows only in the -wal file must be in the backup too.
     let keep = p.conn("app.db");
-    keep.execute_batch("PRAGMA wal_autocheckpoint=0; INSERT INTO user(nickname) VALUES ('walonly');")
-        .unwrap();
+    keep.execute_batch(
+        "PRAGMA wal_autocheckpoint=0; INSERT INTO user(nickname) VALUES ('walonly');",
+    )
+    .unwrap();
     let pre = freeze(&p, "pre.db");
     let out = p.ok(&["upgrade"]);
     let b = printed_backup(&out);
-    let b = if b.is_absolute() { b } else { p.dir.path().join(b) };
+    let b = if b.is_absolute() {
+        b
+    } else {
+        p.dir.path().join(b)
+    };
     assert_equal_db(&b, &pre);
     assert!(rows(&b, "user").iter().any(|r| r[1].contains("walonly")));
 }

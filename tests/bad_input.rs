@@ -299,7 +299,14 @@ fn unusable_database_files() {
     for cmd in [&["upgrade"][..], &["status"], &["create"], &["migrate"]] {
         let out = p.dbm_raw(
             &[
-                &["--database", "dir.db", "--repository", "db_repository", "--model", "m2.toml"][..],
+                &[
+                    "--database",
+                    "dir.db",
+                    "--repository",
+                    "db_repository",
+                    "--model",
+                    "m2.toml",
+                ][..],
                 cmd,
             ]
             .concat(),
@@ -333,7 +340,13 @@ fn unusable_database_files() {
     }
     // An empty SQLite database that is not under version control.
     p.build_db("plain.db", "CREATE TABLE t(x); INSERT INTO t VALUES (1);");
-    for cmd in [&["upgrade"][..], &["downgrade"], &["status"], &["history"], &["--model", "m2.toml", "migrate"]] {
+    for cmd in [
+        &["upgrade"][..],
+        &["downgrade"],
+        &["status"],
+        &["history"],
+        &["--model", "m2.toml", "migrate"],
+    ] {
         refused_on(&p, "plain.db", cmd, &["not under version control"]);
     }
 }
@@ -360,13 +373,12 @@ fn locked_database_for_every_writer() {
         all.extend_from_slice(cmd);
         let started = std::time::Instant::now();
         let out = p.dbm_raw(&all);
-        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{cmd:?}");
-        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {}", stdout(&out));
         assert!(
-            stderr(&out).contains("locked"),
-            "{cmd:?}: {}",
-            stderr(&out)
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{cmd:?}"
         );
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {}", stdout(&out));
+        assert!(stderr(&out).contains("locked"), "{cmd:?}: {}", stderr(&out));
     }
     holder.execute_batch("ROLLBACK").unwrap();
     assert!(p.bytes("app.db") == before);
@@ -379,7 +391,11 @@ fn malformed_config_file() {
     p.write("dbm.toml", "database = \"app.db\"\nrepository = [\n");
     refused(&p, &["--config", "dbm.toml", "upgrade"], &["dbm.toml"]);
     p.write("dbm.toml", "database = \"app.db\"\nbogus = 1\n");
-    refused(&p, &["--config", "dbm.toml", "upgrade"], &["dbm.toml", "bogus"]);
+    refused(
+        &p,
+        &["--config", "dbm.toml", "upgrade"],
+        &["dbm.toml", "bogus"],
+    );
     p.write("dbm.toml", "lock_timeout = -3\n");
     refused(&p, &["--config", "dbm.toml", "upgrade"], &["dbm.toml"]);
 }
@@ -402,7 +418,11 @@ fn repository_that_is_a_file_or_broken() {
         all.extend_from_slice(cmd);
         let out = p.dbm_raw(&all);
         assert_eq!(out.status.code(), Some(2), "{cmd:?}");
-        assert!(stderr(&out).contains("repofile"), "{cmd:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("repofile"),
+            "{cmd:?}: {}",
+            stderr(&out)
+        );
         assert!(p.bytes("app.db") == before, "{cmd:?}");
     }
     assert_eq!(p.read("repofile"), "not a folder");

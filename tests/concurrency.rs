@@ -65,9 +65,7 @@ fn race(p: &Project, hold: bool, extra: &[&str]) -> Vec<std::process::Output> {
         "60",
     ];
     args.extend_from_slice(extra);
-    let children: Vec<_> = (0..PROCS)
-        .map(|_| spawn_dbm(p.dir.path(), &args))
-        .collect();
+    let children: Vec<_> = (0..PROCS).map(|_| spawn_dbm(p.dir.path(), &args)).collect();
     if hold {
         std::thread::sleep(std::time::Duration::from_millis(500));
         holder.execute_batch("COMMIT").unwrap();

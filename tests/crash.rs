@@ -9,7 +9,8 @@ use common::*;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const V1: &str = "CREATE TABLE big (id INTEGER PRIMARY KEY, name VARCHAR(40), n INTEGER, note TEXT);
+const V1: &str =
+    "CREATE TABLE big (id INTEGER PRIMARY KEY, name VARCHAR(40), n INTEGER, note TEXT);
 CREATE INDEX ix_big_n ON big (n);
 CREATE TABLE child (id INTEGER PRIMARY KEY, big_id INTEGER REFERENCES big (id) ON DELETE CASCADE);";
 /// `big.name` changes type: SQLite needs the 12-step table rebuild (copy of every row).
@@ -162,7 +163,9 @@ fn crash_in_mode(wal: bool) -> (Duration, Vec<(u64, Outcome, bool)>) {
         let db = p.path("run.db");
         // Killed inside the transaction: a hot journal / uncommitted WAL frames are left.
         let side = if wal { "run.db-wal" } else { "run.db-journal" };
-        let hot = std::fs::metadata(p.path(side)).map(|m| m.len() > 0).unwrap_or(false);
+        let hot = std::fs::metadata(p.path(side))
+            .map(|m| m.len() > 0)
+            .unwrap_or(false);
         assert_eq!(
             integrity(&db),
             "ok",
@@ -177,7 +180,10 @@ fn crash_in_mode(wal: bool) -> (Duration, Vec<(u64, Outcome, bool)>) {
         );
         let outcome = match v {
             1 => {
-                assert!(schema == old_schema, "{mode}: version 1 but not the old schema after kill at {delay:?}: {schema:#?}");
+                assert!(
+                    schema == old_schema,
+                    "{mode}: version 1 but not the old schema after kill at {delay:?}: {schema:#?}"
+                );
                 Outcome::Old
             }
             2 => {
@@ -229,7 +235,10 @@ fn report(mode: &str, full: Duration, outcomes: &[(u64, Outcome, bool)]) {
     );
     // The spread must actually hit the migration, not only before or after it.
     assert!(old >= 1, "{mode}: no kill landed before the commit");
-    assert!(hot >= 1, "{mode}: no kill landed inside the migration transaction");
+    assert!(
+        hot >= 1,
+        "{mode}: no kill landed inside the migration transaction"
+    );
 }
 
 #[test]

@@ -64,8 +64,16 @@ fn migrate_warns_checks_rows_and_lint_reports() {
         .unwrap();
     let out = p.dbm(&["--model", "m3.toml", "migrate"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("note: checked against existing rows"), "{}", stderr(&out));
-    assert!(p.read(&up(&p, 3)).contains("[may fail: "), "{}", p.read(&up(&p, 3)));
+    assert!(
+        stderr(&out).contains("note: checked against existing rows"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        p.read(&up(&p, 3)).contains("[may fail: "),
+        "{}",
+        p.read(&up(&p, 3))
+    );
 
     // Duplicate nicknames ('john' twice): the unique index is refused with a count.
     let before = p.bytes("app.db");
@@ -78,16 +86,33 @@ fn migrate_warns_checks_rows_and_lint_reports() {
     // A hand-written script.
     p.ok(&["script", "purge"]);
     let up4 = up(&p, 4);
-    p.write(&up4, "DELETE FROM user WHERE id > 2;\nDROP TABLE IF EXISTS \"old\";\n");
+    p.write(
+        &up4,
+        "DELETE FROM user WHERE id > 2;\nDROP TABLE IF EXISTS \"old\";\n",
+    );
 
     // dbm lint: every version.
     let out = p.ok(&["lint"]);
     let up2 = up(&p, 2);
     let up3 = up(&p, 3);
-    assert!(out.lines().any(|l| l.starts_with(&format!("{up2}:")) && l.contains("destructive")), "{out}");
-    assert!(out.lines().any(|l| l.starts_with(&format!("{up3}:")) && l.contains("may fail")), "{out}");
-    assert!(out.contains(&format!("{up4}:1: destructive: deletes rows")), "{out}");
-    assert!(out.contains(&format!("{up4}:2: destructive: drops table old")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(&format!("{up2}:")) && l.contains("destructive")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(&format!("{up3}:")) && l.contains("may fail")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{up4}:1: destructive: deletes rows")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{up4}:2: destructive: drops table old")),
+        "{out}"
+    );
     assert!(!out.contains("001_"), "{out}");
     // Selected versions only.
     let out = p.ok(&["lint", "3"]);
@@ -108,7 +133,11 @@ fn migrate_warns_checks_rows_and_lint_reports() {
     let out = p.ok(&["lint", "--json", "1"]);
     assert_eq!(out.trim(), "[]");
     // Bad versions.
-    for (bad, needle) in [("99", "does not exist"), ("abc", "not a number"), ("-1", "negative")] {
+    for (bad, needle) in [
+        ("99", "does not exist"),
+        ("abc", "not a number"),
+        ("-1", "negative"),
+    ] {
         let err = p.fails(&["lint", bad]);
         assert!(err.contains(needle), "{bad}: {err}");
     }

@@ -55,7 +55,10 @@ fn run_sqlite3(db: &Path, sql: &str) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
-fn control_state(db: &Path) -> (Vec<Vec<String>>, Vec<(i64, String, String)>) {
+/// `migrate_version` rows and `(version, direction, checksum)` of `migrate_history`.
+type ControlState = (Vec<Vec<String>>, Vec<(i64, String, String)>);
+
+fn control_state(db: &Path) -> ControlState {
     let c = rusqlite::Connection::open(db).unwrap();
     let hist = c
         .prepare("SELECT version, direction, checksum FROM migrate_history ORDER BY id")
@@ -97,9 +100,15 @@ fn both_ways(p: &Project, args: &[&str], what: &str) {
     sql_args.push("--sql");
     let out = p.dbm_raw(&sql_args);
     assert!(out.status.success(), "{what}: {}", stderr(&out));
-    assert!(p.bytes("b.db") == before, "{what}: --sql touched the database");
+    assert!(
+        p.bytes("b.db") == before,
+        "{what}: --sql touched the database"
+    );
     let sql = stdout(&out);
-    assert!(sql.contains("BEGIN IMMEDIATE") && sql.contains("COMMIT"), "{sql}");
+    assert!(
+        sql.contains("BEGIN IMMEDIATE") && sql.contains("COMMIT"),
+        "{sql}"
+    );
     let mut run_args = vec!["--database", "a.db", "--repository", "db_repository"];
     run_args.extend_from_slice(args);
     let out = p.dbm_raw(&run_args);
@@ -158,7 +167,13 @@ fn offline_sql_matches_dbm_upgrade_and_downgrade() {
     let _ = std::fs::remove_file(p.path("a.db"));
     let _ = std::fs::remove_file(p.path("b.db"));
     for db in ["a.db", "b.db"] {
-        let out = p.dbm_raw(&["--database", db, "--repository", "db_repository", "version-control"]);
+        let out = p.dbm_raw(&[
+            "--database",
+            db,
+            "--repository",
+            "db_repository",
+            "version-control",
+        ]);
         assert!(out.status.success(), "{}", stderr(&out));
     }
     both_ways(&p, &["upgrade", "--no-backup"], "upgrade 0 -> 3");

@@ -113,7 +113,10 @@ fn history_records_version_direction_checksum_time_and_duration() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 4, "{out}");
     assert!(lines[2].contains("   2 down"), "{out}");
-    assert!(lines[0].contains(&format!("sha256:{}", &rows[0].2[..12])), "{out}");
+    assert!(
+        lines[0].contains(&format!("sha256:{}", &rows[0].2[..12])),
+        "{out}"
+    );
 }
 
 #[test]
@@ -143,7 +146,10 @@ fn test_command_uses_a_scratch_copy_and_catches_broken_down_scripts() {
     assert!(p.bytes("app.db") == before);
     p.write(&down2, &good);
     // A down script that leaves an extra column behind in another table.
-    p.write(&down2, &format!("{good}\nALTER TABLE user ADD COLUMN junk TEXT;\n"));
+    p.write(
+        &down2,
+        &format!("{good}\nALTER TABLE user ADD COLUMN junk TEXT;\n"),
+    );
     let err = p.fails(&["test"]);
     assert!(err.contains("junk"), "{err}");
     assert!(p.bytes("app.db") == before);
@@ -164,7 +170,11 @@ fn version_control_and_drop_version_control() {
     };
     let out = p.dbm_raw(&args(&["db-version"]));
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("not under version control"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not under version control"),
+        "{}",
+        stderr(&out)
+    );
 
     let before = p.bytes("legacy.db");
     let out = p.dbm_raw(&args(&["version-control", "7"]));
@@ -190,9 +200,17 @@ fn version_control_and_drop_version_control() {
     assert!(p.bytes("legacy.db") == before);
     // Nothing to upgrade, no drift.
     let out = p.dbm_raw(&args(&["upgrade"]));
-    assert!(stdout(&out).contains("Current database version: 2"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Current database version: 2"),
+        "{}",
+        stdout(&out)
+    );
     let out = p.dbm_raw(&args(&["status"]));
-    assert!(stdout(&out).contains("drift:      none"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("drift:      none"),
+        "{}",
+        stdout(&out)
+    );
 
     let out = p.dbm_raw(&args(&["drop-version-control"]));
     assert!(out.status.success(), "{}", stderr(&out));
@@ -205,7 +223,11 @@ fn version_control_and_drop_version_control() {
         )
         .unwrap();
     assert_eq!(n, 0, "control table dropped");
-    assert_eq!(rows(&p.path("legacy.db"), "user").len(), 1, "user rows kept");
+    assert_eq!(
+        rows(&p.path("legacy.db"), "user").len(),
+        1,
+        "user rows kept"
+    );
     let out = p.dbm_raw(&args(&["db-version"]));
     assert!(!out.status.success());
     let out = p.dbm_raw(&args(&["drop-version-control"]));
