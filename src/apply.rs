@@ -629,6 +629,7 @@ fn run_step(
 /// update, history row, `before_commit()` (its error rolls back), COMMIT. Any error leaves the
 /// database unchanged. If another process already moved the database from `from` to `to`,
 /// nothing is done ([`StepOutcome::AlreadyApplied`]); any other version is an error.
+/// Waits for another writer at most the connection's busy timeout.
 #[allow(clippy::too_many_arguments)]
 pub fn apply_version(
     conn: &mut Connection,
@@ -641,7 +642,10 @@ pub fn apply_version(
     checksum: &str,
     before_commit: &mut dyn FnMut() -> Result<()>,
 ) -> Result<StepOutcome> {
-    let busy = ApplyOptions::default().busy_timeout;
+    // Keep the caller's busy timeout (the CLI sets `lock_timeout` on open) rather than
+    // imposing the 30 s default.
+    let busy_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
+    let busy = Duration::from_millis(busy_ms.max(0) as u64);
     match run_step(
         conn,
         repo,
@@ -763,6 +767,17 @@ fn prepare(conn: &Connection, repo: &Repository, opts: &ApplyOptions) -> Result<
         latest,
         current,
     })
+}
+
+/// The checks [`upgrade`] and [`downgrade`] make before running anything (database not
+/// above the repository's latest, applied scripts unchanged), for callers that only print
+/// SQL (`--sql`) and must refuse in the same cases.
+pub fn check_applied(conn: &Connection, repo: &Repository, allow_modified: bool) -> Result<()> {
+    let opts = ApplyOptions {
+        allow_modified,
+        ..ApplyOptions::default()
+    };
+    prepare(conn, repo, &opts).map(|_| ())
 }
 
 fn files_of(p: &Prepared, version: u64) -> Result<&VersionFiles> {

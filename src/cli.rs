@@ -199,7 +199,20 @@ impl Ctx {
         conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
             r.get::<_, i64>(0)
         })
-        .map_err(|e| anyhow!("{} is not a usable SQLite database: {e}", path.display()))?;
+        .map_err(|e| {
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ) {
+                anyhow!(
+                    "database {} is locked by another connection (waited {} s); retry later, or raise --timeout / lock_timeout",
+                    path.display(),
+                    self.settings.lock_timeout
+                )
+            } else {
+                anyhow!("{} is not a usable SQLite database: {e}", path.display())
+            }
+        })?;
         Ok(conn)
     }
 
@@ -280,7 +293,14 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
         model: cli.model.clone(),
         config: cli.config.clone(),
     };
-    let settings = Settings::resolve(&overrides, std::env::var("DATABASE_URL").ok())?;
+    let mut settings = Settings::resolve(&overrides, std::env::var("DATABASE_URL").ok())?;
+    // `--timeout` also bounds the wait while opening the database, not only the migration
+    // transaction (otherwise a held lock made `--timeout 1` wait the default 30 s).
+    if let Command::Upgrade { opts, .. } | Command::Downgrade { opts, .. } = &cli.command {
+        if let Some(t) = opts.timeout {
+            settings.lock_timeout = t;
+        }
+    }
     let ctx = Ctx { settings, model };
     match cli.command {
         Command::Create => cmd_create(&ctx),
@@ -527,7 +547,9 @@ fn cmd_upgrade(ctx: &Ctx, version: Option<&str>, create: bool, a: &ApplyArgs) ->
     if a.sql {
         let from = if ctx.db_path().exists() {
             let conn = ctx.open_db(false)?;
-            apply::db_version(&conn, &repo)?.unwrap_or(0)
+            let from = apply::db_version(&conn, &repo)?.unwrap_or(0);
+            apply::check_applied(&conn, &repo, a.allow_modified)?;
+            from
         } else {
             0
         };
@@ -560,6 +582,7 @@ fn cmd_downgrade(ctx: &Ctx, version: Option<&str>, a: &ApplyArgs) -> Result<Exit
     if a.sql {
         let conn = ctx.open_db(false)?;
         let from = ctx.require_version(&conn, &repo)?;
+        apply::check_applied(&conn, &repo, a.allow_modified)?;
         let target = match requested {
             Some(t) => t,
             None => from
@@ -680,6 +703,11 @@ fn cmd_status(ctx: &Ctx) -> Result<ExitCode> {
         "repository: {} latest version {latest}",
         ctx.settings.repository.display()
     );
+    if current > latest {
+        println!(
+            "problem:    the database version {current} is above the repository's latest version {latest} (wrong repository, or missing scripts?)"
+        );
+    }
     let pending: Vec<String> = versions
         .iter()
         .filter(|v| v.version > current)
@@ -849,7 +877,13 @@ fn cmd_lint(ctx: &Ctx, versions: &[String], json: bool) -> Result<ExitCode> {
         let items: Vec<serde_json::Value> = findings
             .iter()
             .map(|(v, file, f)| {
-                serde_json::json!({"version": v, "file": file, "risk": f.risk, "message": f.message, "line": f.line})
+                // Stable lowercase names for CI scripts (not the Rust variant names).
+                let risk = match f.risk {
+                    Risk::Destructive => "destructive",
+                    Risk::MayFail => "may_fail",
+                    Risk::Safe => "safe",
+                };
+                serde_json::json!({"version": v, "file": file, "risk": risk, "message": f.message, "line": f.line})
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&items)?);

@@ -254,8 +254,15 @@ fn locked_database_times_out_cleanly() {
     holder
         .execute_batch("BEGIN EXCLUSIVE; INSERT INTO user(nickname) VALUES ('lock');")
         .unwrap();
+    let started = std::time::Instant::now();
     let out = p.dbm(&["upgrade", "--timeout", "1"]);
     assert!(!out.status.success());
+    // --timeout bounds the whole wait, opening included (the default is 30 s).
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "waited {:?}",
+        started.elapsed()
+    );
     assert!(
         stderr(&out).to_lowercase().contains("lock"),
         "{}",
@@ -263,4 +270,277 @@ fn locked_database_times_out_cleanly() {
     );
     holder.execute_batch("ROLLBACK").unwrap();
     assert_eq!(p.version(), Some(1));
+}
+
+/// Runs dbm with a different database file; expects failure naming `needles`, file unchanged.
+fn refused_on(p: &Project, db: &str, args: &[&str], needles: &[&str]) {
+    let before = p.bytes(db);
+    let mut all = vec!["--database", db, "--repository", "db_repository"];
+    all.extend_from_slice(args);
+    let out = p.dbm_raw(&all);
+    assert!(
+        !out.status.success(),
+        "dbm {all:?} should fail: {}",
+        stdout(&out)
+    );
+    assert_eq!(out.status.code(), Some(2), "exit code of {all:?}");
+    let err = stderr(&out);
+    for n in needles {
+        assert!(err.contains(n), "dbm {all:?}: stderr lacks {n:?}:\n{err}");
+    }
+    assert!(p.bytes(db) == before, "dbm {all:?} changed {db}");
+}
+
+#[test]
+fn unusable_database_files() {
+    let p = project();
+    // A folder where the database should be (running as root, chmod 000 would not stop us).
+    std::fs::create_dir(p.path("dir.db")).unwrap();
+    for cmd in [&["upgrade"][..], &["status"], &["create"], &["migrate"]] {
+        let out = p.dbm_raw(
+            &[
+                &[
+                    "--database",
+                    "dir.db",
+                    "--repository",
+                    "db_repository",
+                    "--model",
+                    "m2.toml",
+                ][..],
+                cmd,
+            ]
+            .concat(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}");
+        assert!(stderr(&out).contains("dir.db"), "{cmd:?}: {}", stderr(&out));
+    }
+    // A non-SQLite file, for every command that opens the database.
+    p.write("notes.db", &"plain text, not SQLite\n".repeat(100));
+    for cmd in [
+        &["upgrade"][..],
+        &["downgrade", "0"],
+        &["status"],
+        &["history"],
+        &["create"],
+        &["version-control"],
+        &["drop-version-control"],
+        &["test"],
+        &["db-version"],
+        &["--model", "m2.toml", "migrate"],
+        &["--model", "m2.toml", "check"],
+        &["upgrade", "--sql"],
+    ] {
+        refused_on(&p, "notes.db", cmd, &["notes.db"]);
+    }
+    // A truncated database (first half of a real one).
+    let full = p.bytes("app.db");
+    std::fs::write(p.path("half.db"), &full[..full.len() / 2]).unwrap();
+    for cmd in [&["upgrade"][..], &["downgrade", "1"], &["status"]] {
+        refused_on(&p, "half.db", cmd, &[]);
+    }
+    // An empty SQLite database that is not under version control.
+    p.build_db("plain.db", "CREATE TABLE t(x); INSERT INTO t VALUES (1);");
+    for cmd in [
+        &["upgrade"][..],
+        &["downgrade"],
+        &["status"],
+        &["history"],
+        &["--model", "m2.toml", "migrate"],
+    ] {
+        refused_on(&p, "plain.db", cmd, &["not under version control"]);
+    }
+}
+
+#[test]
+fn locked_database_for_every_writer() {
+    let p = project();
+    p.write(
+        "dbm.toml",
+        "database = \"app.db\"\nrepository = \"db_repository\"\nlock_timeout = 1\n",
+    );
+    let before = p.bytes("app.db");
+    let holder = p.conn("app.db");
+    holder
+        .execute_batch("BEGIN EXCLUSIVE; INSERT INTO user(nickname) VALUES ('lock');")
+        .unwrap();
+    for cmd in [
+        &["downgrade", "1", "--timeout", "1"][..],
+        &["--model", "m1.toml", "migrate"],
+        &["drop-version-control"],
+        &["status"],
+    ] {
+        let mut all = vec!["--config", "dbm.toml"];
+        all.extend_from_slice(cmd);
+        let started = std::time::Instant::now();
+        let out = p.dbm_raw(&all);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{cmd:?}"
+        );
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {}", stdout(&out));
+        assert!(stderr(&out).contains("locked"), "{cmd:?}: {}", stderr(&out));
+    }
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert!(p.bytes("app.db") == before);
+    assert_eq!(p.version(), Some(2));
+}
+
+#[test]
+fn malformed_config_file() {
+    let p = project();
+    p.write("dbm.toml", "database = \"app.db\"\nrepository = [\n");
+    refused(&p, &["--config", "dbm.toml", "upgrade"], &["dbm.toml"]);
+    p.write("dbm.toml", "database = \"app.db\"\nbogus = 1\n");
+    refused(
+        &p,
+        &["--config", "dbm.toml", "upgrade"],
+        &["dbm.toml", "bogus"],
+    );
+    p.write("dbm.toml", "lock_timeout = -3\n");
+    refused(&p, &["--config", "dbm.toml", "upgrade"], &["dbm.toml"]);
+}
+
+#[test]
+fn repository_that_is_a_file_or_broken() {
+    let p = project();
+    p.write("repofile", "not a folder");
+    for cmd in [
+        &["upgrade"][..],
+        &["downgrade"],
+        &["status"],
+        &["create"],
+        &["script", "x"],
+        &["lint"],
+        &["--model", "m2.toml", "migrate"],
+    ] {
+        let before = p.bytes("app.db");
+        let mut all = vec!["--database", "app.db", "--repository", "repofile"];
+        all.extend_from_slice(cmd);
+        let out = p.dbm_raw(&all);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}");
+        assert!(
+            stderr(&out).contains("repofile"),
+            "{cmd:?}: {}",
+            stderr(&out)
+        );
+        assert!(p.bytes("app.db") == before, "{cmd:?}");
+    }
+    assert_eq!(p.read("repofile"), "not a folder");
+    // A garbled migrate.cfg.
+    let cfg = p.read("db_repository/migrate.cfg");
+    p.write("db_repository/migrate.cfg", "[[[ garbage\n");
+    refused(&p, &["upgrade"], &["migrate.cfg"]);
+    p.write("db_repository/migrate.cfg", &cfg);
+    // A versions entry that is not a script name at all is named, not ignored silently.
+    p.write("db_repository/versions/003_x.up.sql", "SELECT 1;");
+    refused(&p, &["upgrade"], &["003"]);
+}
+
+#[test]
+fn more_bad_versions() {
+    let p = project();
+    for cmd in [
+        &["downgrade", "abc"][..],
+        &["downgrade", "99999999999999999999999"],
+        &["upgrade", ""],
+        &["upgrade", "1.5"],
+        &["upgrade", "0x2"],
+        &["version-control", "-1"],
+        &["lint", "-1"],
+        &["upgrade", "--sql", "abc"],
+        &["downgrade", "--sql", "-1"],
+        &["upgrade", "18446744073709551615"],
+    ] {
+        refused(&p, cmd, &[]);
+    }
+}
+
+#[test]
+fn integrity_refusals_also_apply_to_downgrade() {
+    let p = project();
+    let up2 = p
+        .versions_dir()
+        .into_iter()
+        .find(|f| f.starts_with("002_") && f.ends_with(".up.sql"))
+        .unwrap();
+    let path = format!("db_repository/versions/{up2}");
+    let text = p.read(&path);
+    p.write(&path, &text.replace("CREATE TABLE", "CREATE  TABLE"));
+    refused(&p, &["downgrade"], &[&up2, "--allow-modified"]);
+    refused(&p, &["downgrade", "--sql"], &[&up2]);
+    p.ok(&["downgrade", "--allow-modified", "--no-backup"]);
+    assert_eq!(p.version(), Some(1));
+    p.write(&path, &text);
+    // Database above the repository's latest: downgrade and status name both versions.
+    p.conn("app.db")
+        .execute_batch("UPDATE migrate_version SET version = 9")
+        .unwrap();
+    refused(&p, &["downgrade"], &["9", "2"]);
+    let before = p.bytes("app.db");
+    let out = p.ok(&["status"]);
+    assert!(
+        out.contains("database version 9 is above the repository's latest version 2"),
+        "{out}"
+    );
+    assert!(p.bytes("app.db") == before);
+    refused(&p, &["upgrade", "--sql"], &["9"]);
+}
+
+#[test]
+fn down_script_with_sql_error_midway_rolls_back() {
+    let p = project();
+    let down = p
+        .versions_dir()
+        .into_iter()
+        .find(|f| f.starts_with("002_") && f.ends_with(".down.sql"))
+        .unwrap();
+    p.write(
+        &format!("db_repository/versions/{down}"),
+        "DELETE FROM user;\nDROP TABLE post;\nSELECT * FROM nowhere;\n",
+    );
+    refused(
+        &p,
+        &["downgrade", "--no-backup"],
+        &[&down, "statement 3", "line 3", "nowhere"],
+    );
+    assert_eq!(p.version(), Some(2));
+    assert_eq!(rows(&p.path("app.db"), "user").len(), 1);
+    assert_eq!(rows(&p.path("app.db"), "post").len(), 1);
+}
+
+#[test]
+fn migrate_waits_only_lock_timeout_for_the_write_lock() {
+    let p = project();
+    p.ok(&["downgrade", "1", "--no-backup"]);
+    p.ok(&["upgrade", "--no-backup"]);
+    p.model_from_ddl(
+        "m3.toml",
+        &format!("{V2}\nCREATE TABLE tag (id INTEGER PRIMARY KEY, name TEXT);"),
+    );
+    p.write(
+        "dbm.toml",
+        "database = \"app.db\"\nrepository = \"db_repository\"\nlock_timeout = 1\n",
+    );
+    // A writer holds the write lock, readers still get in: dbm opens and diffs, then waits
+    // for the migration transaction.
+    // (Read the bytes before taking the lock: closing any descriptor of the file in this
+    // process would drop the process's POSIX locks.)
+    let before = p.bytes("app.db");
+    let holder = p.conn("app.db");
+    holder
+        .execute_batch("BEGIN IMMEDIATE; INSERT INTO user(nickname) VALUES ('w');")
+        .unwrap();
+    let files = p.versions_dir();
+    let started = std::time::Instant::now();
+    let out = p.dbm_raw(&["--config", "dbm.toml", "--model", "m3.toml", "migrate"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+    assert_eq!(p.versions_dir(), files, "no script written");
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert!(p.bytes("app.db") == before);
 }

@@ -427,3 +427,50 @@ pub fn rows(path: &Path, table: &str) -> Vec<Vec<String>> {
     .map(|r| r.expect("row"))
     .collect()
 }
+
+/// Starts the real `dbm` binary in `dir` without waiting (stdout/stderr piped), for crash
+/// and concurrency tests that need real processes.
+pub fn spawn_dbm(dir: &Path, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("dbm"))
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn dbm")
+}
+
+/// Copies a folder tree (the repository) into another place.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).expect("copy");
+        }
+    }
+}
+
+/// `PRAGMA integrity_check` of a database file.
+pub fn integrity(path: &Path) -> String {
+    let c = Connection::open(path).expect("open");
+    c.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check")
+}
+
+/// The `migrate_history` rows `(version, direction)` in order of application.
+pub fn history_rows(path: &Path) -> Vec<(i64, String)> {
+    let c = Connection::open(path).expect("open");
+    let mut s = c
+        .prepare("SELECT version, direction FROM migrate_history ORDER BY id")
+        .expect("history");
+    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect()
+}
