@@ -171,7 +171,11 @@ fn main() {
             .unwrap_or(f64::NAN)
     };
     println!("\nratio to the SQLite baseline (the same N CREATE statements, executed alone):");
-    for stage in ["diff::canonical", "workflow::generate", "generate (initial)"] {
+    for stage in [
+        "diff::canonical",
+        "workflow::generate",
+        "generate (initial)",
+    ] {
         let cells: Vec<String> = sizes
             .iter()
             .map(|&n| {

@@ -97,7 +97,7 @@ fn main() {
         .expect("tempdir");
     let mut lines = vec![];
     for &n in &counts {
-        let reps = if n >= 1_000_000 { 3 } else { 5 };
+        let reps = 5;
         let template = dir.path().join(format!("template-{n}.db"));
         let mut repos = vec![];
         {
@@ -142,7 +142,7 @@ fn main() {
         let mut times: Vec<Vec<Duration>> = vec![vec![]; VARIANTS.len()];
         for _ in 0..reps {
             for (k, repo) in repos.iter().enumerate() {
-                std::fs::copy(&template, &db).expect("copy");
+                copy_synced(&template, &db);
                 let mut conn = Connection::open(&db).expect("open");
                 let opts = ApplyOptions {
                     backup: BackupPolicy::Never,

@@ -21,6 +21,9 @@ use util::*;
 
 const REPO_ID: &str = "bench";
 
+/// The `key=value` pairs of one child run.
+type ChildResult = Vec<(String, String)>;
+
 const SCHEMA: &str = "
 CREATE TABLE item (
   id INTEGER PRIMARY KEY,
@@ -101,7 +104,11 @@ fn child(args: &[String]) {
                 .expect("generate")
                 .expect("a migration");
             gen_s = t.elapsed();
-            assert!(m.up_sql.contains("INSERT INTO"), "not a rebuild:\n{}", m.up_sql);
+            assert!(
+                m.up_sql.contains("INSERT INTO"),
+                "not a rebuild:\n{}",
+                m.up_sql
+            );
             let repo = Repository::open(Path::new(repo_dir)).expect("repo");
             let opts = ApplyOptions {
                 backup: if mode == "dbm" {
@@ -129,7 +136,8 @@ fn child(args: &[String]) {
             let t = Instant::now();
             conn.execute_batch("PRAGMA foreign_keys=OFF; BEGIN IMMEDIATE;")
                 .expect("begin");
-            conn.execute_batch(HAND_MINIMAL).expect("hand-written rebuild");
+            conn.execute_batch(HAND_MINIMAL)
+                .expect("hand-written rebuild");
             if mode == "hand-12step" {
                 let bad: i64 = conn
                     .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
@@ -169,7 +177,7 @@ fn main() {
     let modes = ["idle", "hand", "hand-12step", "dbm", "dbm-backup"];
     let mut table = vec![];
     for &n in &counts {
-        let reps = if n >= 1_000_000 { 3 } else { 5 };
+        let reps = 5;
         let template = dir.path().join(format!("template-{n}.db"));
         let repo_dir = dir.path().join(format!("repo-{n}"));
         let (repo, _) = Repository::create(&repo_dir, REPO_ID).expect("repo");
@@ -190,7 +198,7 @@ fn main() {
             }
         }
         let size_mb = std::fs::metadata(&template).expect("size").len() as f64 / 1e6;
-        let mut results: Vec<(&str, Vec<Vec<(String, String)>>)> =
+        let mut results: Vec<(&str, Vec<ChildResult>)> =
             modes.iter().map(|m| (*m, vec![])).collect();
         for rep in 0..reps {
             for (mode, out) in results.iter_mut() {
@@ -198,7 +206,7 @@ fn main() {
                     continue;
                 }
                 let db = dir.path().join(format!("work-{mode}.db"));
-                std::fs::copy(&template, &db).expect("copy template");
+                copy_synced(&template, &db);
                 let r = run_child(&[
                     mode,
                     db.to_str().expect("utf-8 path"),
@@ -229,7 +237,9 @@ fn main() {
     println!(
         "\nrebuild: item.note TEXT -> VARCHAR(200); item has N rows (+1 index), item_tag N/4 rows (FK -> item)"
     );
-    println!("| N rows | db MB | run | generate s | apply s | vs hand | vs hand-12step | peak RSS MB |");
+    println!(
+        "| N rows | db MB | run | generate s | apply s | vs hand | vs hand-12step | peak RSS MB |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for &(n, size, mode, g, a, hwm) in &table {
         let base = |m: &str| {

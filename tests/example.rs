@@ -49,7 +49,10 @@ fn rust_declared_example_matches_the_toml_model() {
     let app = Project::new();
     let out = run_example(&app, &["--database", "x.db", "create"]);
     assert!(out.contains("version 0"), "{out}");
-    let out = run_example(&app, &["--database", "x.db", "migrate", "-m", "users and posts"]);
+    let out = run_example(
+        &app,
+        &["--database", "x.db", "migrate", "-m", "users and posts"],
+    );
     assert!(out.contains("Current database version: 1"), "{out}");
     let versions = app.versions_dir();
     assert_eq!(versions.len(), 2, "{versions:?}");
@@ -69,7 +72,12 @@ fn rust_declared_example_matches_the_toml_model() {
     cli.ok(&["--model", "models.toml", "migrate"]);
 
     let made = snapshot(&app.path("x.db"));
-    for key in ["table user", "table post", "index ix_user_email", "index ix_user_nickname"] {
+    for key in [
+        "table user",
+        "table post",
+        "index ix_user_email",
+        "index ix_user_nickname",
+    ] {
         assert!(made.contains_key(key), "{key} missing: {made:#?}");
     }
     assert_same_schema(&app.path("x.db"), &cli.path("app.db"), "example vs dbm");

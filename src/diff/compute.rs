@@ -201,7 +201,7 @@ pub fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Vec<Change> {
     for t in fk_order(&creates) {
         out.push(Change::CreateTable(t));
     }
-    alters.sort_by(|a, b| name_key(&a.1.name).cmp(&name_key(&b.1.name)));
+    alters.sort_by_key(|a| name_key(&a.1.name));
     for (old, new, col_ren) in alters {
         let mut from_t = old.clone();
         from_t.name = new.name.clone();
