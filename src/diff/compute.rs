@@ -242,42 +242,14 @@ fn sorted_by_name<T>(items: &[T], name: impl Fn(&T) -> &String) -> Vec<&T> {
 }
 
 /// Tables ordered so that a referenced table comes before the tables referencing it
-/// (name order otherwise; cycles broken by name order).
+/// (name order otherwise; cycles broken by name order). The same order as
+/// [`crate::plan::create_all`], computed in O(tables + foreign keys): a pass per level
+/// was quadratic on long foreign-key chains (see BENCHMARKS.md).
 pub(crate) fn fk_order(tables: &[Table]) -> Vec<Table> {
-    let mut sorted: Vec<&Table> = tables.iter().collect();
-    sorted.sort_by(|a, b| {
-        name_key(&a.name)
-            .cmp(&name_key(&b.name))
-            .then(a.name.cmp(&b.name))
-    });
-    let names: HashSet<String> = sorted.iter().map(|t| name_key(&t.name)).collect();
-    let mut done: HashSet<String> = HashSet::new();
-    let mut out = vec![];
-    while out.len() < sorted.len() {
-        let before = out.len();
-        for t in &sorted {
-            let k = name_key(&t.name);
-            if done.contains(&k) {
-                continue;
-            }
-            let ready = t.foreign_keys.iter().all(|fk| {
-                let p = name_key(&fk.ref_table);
-                p == k || !names.contains(&p) || done.contains(&p)
-            });
-            if ready {
-                done.insert(k);
-                out.push((*t).clone());
-            }
-        }
-        if out.len() == before {
-            // A cycle: take the first remaining table by name.
-            if let Some(t) = sorted.iter().find(|t| !done.contains(&name_key(&t.name))) {
-                done.insert(name_key(&t.name));
-                out.push((*t).clone());
-            }
-        }
-    }
-    out
+    crate::plan::render::table_order(tables)
+        .into_iter()
+        .map(|i| tables[i].clone())
+        .collect()
 }
 
 /// Views ordered so that a view mentioned by another comes first.

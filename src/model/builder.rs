@@ -292,9 +292,10 @@ impl SchemaBuilder {
     /// Checks the model (types, duplicates, references) and returns it.
     pub fn build(self) -> Result<Schema, String> {
         let mut s = Schema::default();
+        let mut seen = std::collections::HashSet::new();
         for tb in self.tables {
             let t = tb.build()?;
-            if s.table(&t.name).is_some() {
+            if !seen.insert(name_key(&t.name)) {
                 return Err(format!("duplicate table `{}`", t.name));
             }
             s.tables.push(t);

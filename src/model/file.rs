@@ -238,18 +238,23 @@ pub fn parse(text: &str, file: &str) -> Result<Schema, ModelError> {
     })?;
 
     let mut schema = Schema::default();
+    // Name keys seen so far: duplicate checks by lookup, not by scanning (linear in size).
+    let mut table_keys = std::collections::HashSet::new();
+    let mut view_keys = std::collections::HashSet::new();
+    let mut trigger_keys = std::collections::HashSet::new();
     for (tname, ftable) in fm.tables {
         let at = ftable.span().start;
         let t = convert_table(tname.get_ref(), ftable.into_inner())
             .map_err(|(off, msg)| err_at(off.unwrap_or(at), msg))?;
-        if schema.table(&t.name).is_some() {
+        if !table_keys.insert(name_key(&t.name)) {
             return Err(err_at(at, format!("duplicate table `{}`", t.name)));
         }
         schema.tables.push(t);
     }
     for (vname, fview) in fm.views {
         let at = fview.span().start;
-        if schema.view(vname.get_ref()).is_some() || schema.table(vname.get_ref()).is_some() {
+        let key = name_key(vname.get_ref());
+        if table_keys.contains(&key) || !view_keys.insert(key) {
             return Err(err_at(at, format!("duplicate name `{}`", vname.get_ref())));
         }
         schema.views.push(View {
@@ -264,7 +269,7 @@ pub fn parse(text: &str, file: &str) -> Result<Schema, ModelError> {
     }
     for (tname, ftrig) in fm.triggers {
         let at = ftrig.span().start;
-        if schema.trigger(tname.get_ref()).is_some() {
+        if !trigger_keys.insert(name_key(tname.get_ref())) {
             return Err(err_at(
                 at,
                 format!("duplicate trigger `{}`", tname.get_ref()),
@@ -583,6 +588,11 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
 /// Cross-object checks that the file syntax cannot express.
 pub fn validate(schema: &Schema) -> Result<(), String> {
     let mut index_names = std::collections::HashSet::new();
+    // By name key, first one wins (as `Schema::table`): one lookup per foreign key, not a scan.
+    let mut tables: std::collections::HashMap<String, &Table> = std::collections::HashMap::new();
+    for t in &schema.tables {
+        tables.entry(name_key(&t.name)).or_insert(t);
+    }
     for t in &schema.tables {
         if t.columns.is_empty() {
             return Err(format!("table `{}` has no columns", t.name));
@@ -624,7 +634,7 @@ pub fn validate(schema: &Schema) -> Result<(), String> {
             for c in &fk.columns {
                 col(c, "foreign key")?;
             }
-            let Some(parent) = schema.table(&fk.ref_table) else {
+            let Some(parent) = tables.get(&name_key(&fk.ref_table)) else {
                 return Err(format!(
                     "table `{}`: foreign key references missing table `{}`",
                     t.name, fk.ref_table
@@ -649,7 +659,7 @@ pub fn validate(schema: &Schema) -> Result<(), String> {
         }
     }
     for tr in &schema.triggers {
-        if schema.table(&tr.table).is_none() && schema.view(&tr.table).is_none() {
+        if !tables.contains_key(&name_key(&tr.table)) && schema.view(&tr.table).is_none() {
             return Err(format!(
                 "trigger `{}` is on missing table `{}`",
                 tr.name, tr.table
