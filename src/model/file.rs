@@ -242,8 +242,11 @@ pub fn parse(text: &str, file: &str) -> Result<Schema, ModelError> {
     let mut table_keys = std::collections::HashSet::new();
     let mut view_keys = std::collections::HashSet::new();
     let mut trigger_keys = std::collections::HashSet::new();
+    // Where each table and trigger is declared, for errors found after parsing.
+    let mut declared_at: std::collections::HashMap<String, usize> = Default::default();
     for (tname, ftable) in fm.tables {
         let at = ftable.span().start;
+        declared_at.insert(name_key(tname.get_ref()), tname.span().start);
         let t = convert_table(tname.get_ref(), ftable.into_inner())
             .map_err(|(off, msg)| err_at(off.unwrap_or(at), msg))?;
         if !table_keys.insert(name_key(&t.name)) {
@@ -269,6 +272,9 @@ pub fn parse(text: &str, file: &str) -> Result<Schema, ModelError> {
     }
     for (tname, ftrig) in fm.triggers {
         let at = ftrig.span().start;
+        declared_at
+            .entry(name_key(tname.get_ref()))
+            .or_insert(tname.span().start);
         if !trigger_keys.insert(name_key(tname.get_ref())) {
             return Err(err_at(
                 at,
@@ -282,7 +288,12 @@ pub fn parse(text: &str, file: &str) -> Result<Schema, ModelError> {
             sql: ft.sql.trim().trim_end_matches(';').to_string(),
         });
     }
-    validate(&schema).map_err(|msg| err_at(0, msg))?;
+    validate_located(&schema).map_err(|(object, msg)| {
+        err_at(
+            declared_at.get(&name_key(&object)).copied().unwrap_or(0),
+            msg,
+        )
+    })?;
     Ok(schema)
 }
 
@@ -587,82 +598,92 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
 
 /// Cross-object checks that the file syntax cannot express.
 pub fn validate(schema: &Schema) -> Result<(), String> {
+    validate_located(schema).map_err(|(_, message)| message)
+}
+
+/// [`validate`], naming the table or trigger at fault so the loader can point at its line.
+fn validate_located(schema: &Schema) -> Result<(), (String, String)> {
     let mut index_names = std::collections::HashSet::new();
     // By name key, first one wins (as `Schema::table`): one lookup per foreign key, not a scan.
     let mut tables: std::collections::HashMap<String, &Table> = std::collections::HashMap::new();
     for t in &schema.tables {
         tables.entry(name_key(&t.name)).or_insert(t);
     }
-    for t in &schema.tables {
-        if t.columns.is_empty() {
-            return Err(format!("table `{}` has no columns", t.name));
-        }
-        let col = |c: &str, what: &str| {
-            if t.column(c).is_none() {
-                Err(format!(
-                    "table `{}`: {what} names unknown column `{c}`",
-                    t.name
-                ))
-            } else {
-                Ok(())
+    let check_table =
+        |t: &Table, index_names: &mut std::collections::HashSet<String>| -> Result<(), String> {
+            if t.columns.is_empty() {
+                return Err(format!("table `{}` has no columns", t.name));
             }
-        };
-        if let Some(pk) = &t.primary_key {
-            for p in pk.columns.iter().filter(|p| !p.expr) {
-                col(&p.target, "primary key")?;
-            }
-        } else if t.without_rowid {
-            return Err(format!(
-                "table `{}`: WITHOUT ROWID needs a primary key",
-                t.name
-            ));
-        }
-        for u in &t.uniques {
-            for p in u.columns.iter().filter(|p| !p.expr) {
-                col(&p.target, "unique constraint")?;
-            }
-        }
-        for i in &t.indexes {
-            if !index_names.insert(name_key(&i.name)) {
-                return Err(format!("duplicate index name `{}`", i.name));
-            }
-            for p in i.parts.iter().filter(|p| !p.expr) {
-                col(&p.target, &format!("index `{}`", i.name))?;
-            }
-        }
-        for fk in &t.foreign_keys {
-            for c in &fk.columns {
-                col(c, "foreign key")?;
-            }
-            let Some(parent) = tables.get(&name_key(&fk.ref_table)) else {
-                return Err(format!(
-                    "table `{}`: foreign key references missing table `{}`",
-                    t.name, fk.ref_table
-                ));
+            let col = |c: &str, what: &str| {
+                if t.column(c).is_none() {
+                    Err(format!(
+                        "table `{}`: {what} names unknown column `{c}`",
+                        t.name
+                    ))
+                } else {
+                    Ok(())
+                }
             };
-            for c in &fk.ref_columns {
-                if parent.column(c).is_none() {
+            if let Some(pk) = &t.primary_key {
+                for p in pk.columns.iter().filter(|p| !p.expr) {
+                    col(&p.target, "primary key")?;
+                }
+            } else if t.without_rowid {
+                return Err(format!(
+                    "table `{}`: WITHOUT ROWID needs a primary key",
+                    t.name
+                ));
+            }
+            for u in &t.uniques {
+                for p in u.columns.iter().filter(|p| !p.expr) {
+                    col(&p.target, "unique constraint")?;
+                }
+            }
+            for i in &t.indexes {
+                if !index_names.insert(name_key(&i.name)) {
+                    return Err(format!("duplicate index name `{}`", i.name));
+                }
+                for p in i.parts.iter().filter(|p| !p.expr) {
+                    col(&p.target, &format!("index `{}`", i.name))?;
+                }
+            }
+            for fk in &t.foreign_keys {
+                for c in &fk.columns {
+                    col(c, "foreign key")?;
+                }
+                let Some(parent) = tables.get(&name_key(&fk.ref_table)) else {
                     return Err(format!(
-                        "table `{}`: foreign key references missing column `{}.{c}`",
+                        "table `{}`: foreign key references missing table `{}`",
                         t.name, fk.ref_table
+                    ));
+                };
+                for c in &fk.ref_columns {
+                    if parent.column(c).is_none() {
+                        return Err(format!(
+                            "table `{}`: foreign key references missing column `{}.{c}`",
+                            t.name, fk.ref_table
+                        ));
+                    }
+                }
+                if !fk.ref_columns.is_empty() && fk.ref_columns.len() != fk.columns.len() {
+                    return Err(format!(
+                        "table `{}`: foreign key has {} columns but references {}",
+                        t.name,
+                        fk.columns.len(),
+                        fk.ref_columns.len()
                     ));
                 }
             }
-            if !fk.ref_columns.is_empty() && fk.ref_columns.len() != fk.columns.len() {
-                return Err(format!(
-                    "table `{}`: foreign key has {} columns but references {}",
-                    t.name,
-                    fk.columns.len(),
-                    fk.ref_columns.len()
-                ));
-            }
-        }
+            Ok(())
+        };
+    for t in &schema.tables {
+        check_table(t, &mut index_names).map_err(|m| (t.name.clone(), m))?;
     }
     for tr in &schema.triggers {
         if !tables.contains_key(&name_key(&tr.table)) && schema.view(&tr.table).is_none() {
-            return Err(format!(
-                "trigger `{}` is on missing table `{}`",
-                tr.name, tr.table
+            return Err((
+                tr.name.clone(),
+                format!("trigger `{}` is on missing table `{}`", tr.name, tr.table),
             ));
         }
     }
@@ -1040,10 +1061,12 @@ checks = [{ name = "len", expr = "length(body) < 1000" }]
         let e = parse("[tables.a]\ncolumns=[{name=\"x\"}]\n[tables.a]\n", "d.toml").unwrap_err();
         assert!(e.to_string().starts_with("d.toml:3"), "{e}");
         let e = parse(
-            "[tables.a]\ncolumns=[{name=\"x\", references=\"nope(id)\"}]\n",
+            "[tables.b]\ncolumns=[{name=\"y\"}]\n\n[tables.a]\ncolumns=[{name=\"x\", references=\"nope(id)\"}]\n",
             "f.toml",
         )
         .unwrap_err();
         assert!(e.to_string().contains("missing table `nope`"), "{e}");
+        // Found after parsing, still located: the declaration of table `a`.
+        assert_eq!(e.line, 4, "{e}");
     }
 }
