@@ -114,7 +114,7 @@ fn child(args: &[String]) {
                 backup: if mode == "dbm" {
                     BackupPolicy::Never
                 } else {
-                    BackupPolicy::Auto
+                    BackupPolicy::Always
                 },
                 ..ApplyOptions::default()
             };

@@ -465,7 +465,10 @@ fn split_statements(sql: &str) -> Option<Vec<Stmt<'_>>> {
 }
 
 /// Whether a script destroys data: `DROP TABLE`, `ALTER TABLE .. DROP [COLUMN]`, or a
-/// `-- dbm:destructive` marker line. Text that does not lex counts as destructive.
+/// `-- dbm:destructive` marker line (dbm writes it when a change loses data, e.g. a rebuild
+/// that leaves a column out). The `DROP TABLE` of a table rebuild, whose rows were copied
+/// into `_dbm_new_<name>` and renamed back, is not destructive by itself. Text that does
+/// not lex counts as destructive.
 pub fn is_destructive(sql: &str) -> bool {
     if sql.lines().any(|l| {
         l.trim_start()
@@ -477,13 +480,32 @@ pub fn is_destructive(sql: &str) -> bool {
     let Some(stmts) = split_statements(sql) else {
         return true;
     };
-    stmts.iter().any(|s| {
-        let Some(toks) = tokens(s.text) else {
-            return true;
-        };
-        let starts = |a: &str, b: &str| toks.len() >= 2 && kw(&toks[0], a) && kw(&toks[1], b);
-        starts("DROP", "TABLE")
-            || (starts("ALTER", "TABLE") && toks.iter().skip(2).any(|t| kw(t, "DROP")))
+    let Some(toks): Option<Vec<Vec<Tok<'_>>>> = stmts
+        .iter()
+        .map(|s| tokens(s.text).map(|t| t.into_iter().filter(|x| x.text != ";").collect()))
+        .collect()
+    else {
+        return true;
+    };
+    let starts = |t: &[Tok<'_>], a: &str, b: &str| t.len() >= 2 && kw(&t[0], a) && kw(&t[1], b);
+    // Tables rebuilt by this script: `ALTER TABLE "_dbm_new_x" RENAME TO "x"`.
+    let rebuilt: Vec<String> = toks
+        .iter()
+        .filter(|t| starts(t, "ALTER", "TABLE") && t.len() == 6 && kw(&t[3], "RENAME"))
+        .filter(|t| crate::sql::unquote(t[2].text).starts_with("_dbm_new_"))
+        .map(|t| crate::sql::unquote(t[5].text).to_ascii_lowercase())
+        .collect();
+    toks.iter().any(|t| {
+        if starts(t, "DROP", "TABLE") {
+            let name = t.iter().skip(2).rfind(|x| !kw(x, "IF") && !kw(x, "EXISTS"));
+            let name = name.map(|n| crate::sql::unquote(n.text).to_ascii_lowercase());
+            return !name.is_some_and(|n| rebuilt.contains(&n));
+        }
+        // `DROP [COLUMN] c` loses data; `DROP CONSTRAINT` and `DROP NOT NULL` (3.53) do not.
+        starts(t, "ALTER", "TABLE")
+            && t.windows(2)
+                .skip(2)
+                .any(|w| kw(&w[0], "DROP") && !kw(&w[1], "CONSTRAINT") && !kw(&w[1], "NOT"))
     })
 }
 

@@ -559,6 +559,16 @@ fn destructive_detection() {
     assert!(!is_destructive(
         "ALTER TABLE t ADD COLUMN c; -- drop table later"
     ));
+    // A table rebuild copies the rows before it drops the old table.
+    let rebuild = "CREATE TABLE \"_dbm_new_t\" (a TEXT);\nINSERT INTO \"_dbm_new_t\" (a) SELECT a FROM \"t\";\n\
+                   DROP TABLE \"t\";\nALTER TABLE \"_dbm_new_t\" RENAME TO \"t\";";
+    assert!(!is_destructive(rebuild));
+    assert!(is_destructive(&format!("{rebuild}\nDROP TABLE \"u\";")));
+    assert!(is_destructive(&format!("-- dbm:destructive\n{rebuild}")));
+    // 3.53 constraint forms lose no rows.
+    assert!(!is_destructive(
+        "ALTER TABLE t DROP CONSTRAINT ck; ALTER TABLE t ALTER COLUMN a DROP NOT NULL;"
+    ));
 }
 
 #[test]
