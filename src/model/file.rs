@@ -609,73 +609,80 @@ fn validate_located(schema: &Schema) -> Result<(), (String, String)> {
     for t in &schema.tables {
         tables.entry(name_key(&t.name)).or_insert(t);
     }
-    let check_table =
-        |t: &Table, index_names: &mut std::collections::HashSet<String>| -> Result<(), String> {
-            if t.columns.is_empty() {
-                return Err(format!("table `{}` has no columns", t.name));
-            }
-            let col = |c: &str, what: &str| {
-                if t.column(c).is_none() {
-                    Err(format!(
-                        "table `{}`: {what} names unknown column `{c}`",
-                        t.name
-                    ))
-                } else {
-                    Ok(())
-                }
-            };
-            if let Some(pk) = &t.primary_key {
-                for p in pk.columns.iter().filter(|p| !p.expr) {
-                    col(&p.target, "primary key")?;
-                }
-            } else if t.without_rowid {
-                return Err(format!(
-                    "table `{}`: WITHOUT ROWID needs a primary key",
+    let check_table = |t: &Table,
+                       index_names: &mut std::collections::HashSet<String>|
+     -> Result<(), String> {
+        if crate::inspect::is_internal(&t.name) {
+            return Err(format!(
+                    "table `{}`: names starting with sqlite_ or migrate_ are reserved for SQLite and dbm",
                     t.name
                 ));
+        }
+        if t.columns.is_empty() {
+            return Err(format!("table `{}` has no columns", t.name));
+        }
+        let col = |c: &str, what: &str| {
+            if t.column(c).is_none() {
+                Err(format!(
+                    "table `{}`: {what} names unknown column `{c}`",
+                    t.name
+                ))
+            } else {
+                Ok(())
             }
-            for u in &t.uniques {
-                for p in u.columns.iter().filter(|p| !p.expr) {
-                    col(&p.target, "unique constraint")?;
-                }
+        };
+        if let Some(pk) = &t.primary_key {
+            for p in pk.columns.iter().filter(|p| !p.expr) {
+                col(&p.target, "primary key")?;
             }
-            for i in &t.indexes {
-                if !index_names.insert(name_key(&i.name)) {
-                    return Err(format!("duplicate index name `{}`", i.name));
-                }
-                for p in i.parts.iter().filter(|p| !p.expr) {
-                    col(&p.target, &format!("index `{}`", i.name))?;
-                }
+        } else if t.without_rowid {
+            return Err(format!(
+                "table `{}`: WITHOUT ROWID needs a primary key",
+                t.name
+            ));
+        }
+        for u in &t.uniques {
+            for p in u.columns.iter().filter(|p| !p.expr) {
+                col(&p.target, "unique constraint")?;
             }
-            for fk in &t.foreign_keys {
-                for c in &fk.columns {
-                    col(c, "foreign key")?;
-                }
-                let Some(parent) = tables.get(&name_key(&fk.ref_table)) else {
+        }
+        for i in &t.indexes {
+            if !index_names.insert(name_key(&i.name)) {
+                return Err(format!("duplicate index name `{}`", i.name));
+            }
+            for p in i.parts.iter().filter(|p| !p.expr) {
+                col(&p.target, &format!("index `{}`", i.name))?;
+            }
+        }
+        for fk in &t.foreign_keys {
+            for c in &fk.columns {
+                col(c, "foreign key")?;
+            }
+            let Some(parent) = tables.get(&name_key(&fk.ref_table)) else {
+                return Err(format!(
+                    "table `{}`: foreign key references missing table `{}`",
+                    t.name, fk.ref_table
+                ));
+            };
+            for c in &fk.ref_columns {
+                if parent.column(c).is_none() {
                     return Err(format!(
-                        "table `{}`: foreign key references missing table `{}`",
+                        "table `{}`: foreign key references missing column `{}.{c}`",
                         t.name, fk.ref_table
                     ));
-                };
-                for c in &fk.ref_columns {
-                    if parent.column(c).is_none() {
-                        return Err(format!(
-                            "table `{}`: foreign key references missing column `{}.{c}`",
-                            t.name, fk.ref_table
-                        ));
-                    }
-                }
-                if !fk.ref_columns.is_empty() && fk.ref_columns.len() != fk.columns.len() {
-                    return Err(format!(
-                        "table `{}`: foreign key has {} columns but references {}",
-                        t.name,
-                        fk.columns.len(),
-                        fk.ref_columns.len()
-                    ));
                 }
             }
-            Ok(())
-        };
+            if !fk.ref_columns.is_empty() && fk.ref_columns.len() != fk.columns.len() {
+                return Err(format!(
+                    "table `{}`: foreign key has {} columns but references {}",
+                    t.name,
+                    fk.columns.len(),
+                    fk.ref_columns.len()
+                ));
+            }
+        }
+        Ok(())
+    };
     for t in &schema.tables {
         check_table(t, &mut index_names).map_err(|m| (t.name.clone(), m))?;
     }
@@ -1068,5 +1075,7 @@ checks = [{ name = "len", expr = "length(body) < 1000" }]
         assert!(e.to_string().contains("missing table `nope`"), "{e}");
         // Found after parsing, still located: the declaration of table `a`.
         assert_eq!(e.line, 4, "{e}");
+        let e = parse("[tables.migrate_x]\ncolumns=[{name=\"x\"}]\n", "r.toml").unwrap_err();
+        assert!(e.to_string().contains("reserved"), "{e}");
     }
 }
