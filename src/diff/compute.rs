@@ -160,16 +160,46 @@ pub fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Vec<Change> {
     let mut out = vec![];
     // Views and triggers that go away or change are dropped first, so nothing they mention
     // blocks the table changes; changed ones are created again at the end.
-    let view_changed = |name: &str| -> bool {
-        match (from.view(name), to.view(name)) {
+    let mut changed_views: HashSet<String> = HashSet::new();
+    for v in from.views.iter().chain(&to.views) {
+        let differs = match (from.view(&v.name), to.view(&v.name)) {
             (Some(a), Some(b)) => normalize(&a.sql) != normalize(&b.sql),
             _ => true,
+        };
+        if differs {
+            changed_views.insert(name_key(&v.name));
         }
-    };
+    }
+    // A view that reads a dropped or changed view must go and come back with it: SQLite
+    // re-parses every view on the next ALTER and would fail on the missing one.
+    loop {
+        let more: Vec<String> = from
+            .views
+            .iter()
+            .filter(|v| !changed_views.contains(&name_key(&v.name)))
+            .filter(|v| {
+                from.views.iter().any(|o| {
+                    changed_views.contains(&name_key(&o.name))
+                        && crate::sql::mentions(&v.sql, &o.name)
+                })
+            })
+            .map(|v| name_key(&v.name))
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        changed_views.extend(more);
+    }
+    let view_changed = |name: &str| changed_views.contains(&name_key(name));
     let trigger_changed = |name: &str| -> bool {
         match (from.trigger(name), to.trigger(name)) {
             (Some(a), Some(b)) => {
-                normalize(&a.sql) != normalize(&b.sql) || !same_name(&a.table, &b.table)
+                normalize(&a.sql) != normalize(&b.sql)
+                    || !same_name(&a.table, &b.table)
+                    || from
+                        .views
+                        .iter()
+                        .any(|v| view_changed(&v.name) && crate::sql::mentions(&a.sql, &v.name))
             }
             _ => true,
         }
