@@ -173,6 +173,7 @@ fn build(spec: &[TableSpec]) -> Schema {
             columns: vec![IndexPart::column("id")],
             autoincrement: ts.autoinc,
             on_conflict: None,
+            inline: true,
         });
         for (ci, cs) in ts.cols.iter().enumerate() {
             if !cs.present {

@@ -3,7 +3,7 @@
 
 use super::{Change, ColumnChangeKind, TableChange};
 use crate::model::{
-    name_key, same_name, Check, Column, ForeignKey, IndexPart, PrimaryKey, Schema, Table, Unique,
+    name_key, same_name, Check, Column, ForeignKey, IndexPart, Schema, Table, Unique,
 };
 use crate::sql::{normalize, tokens, unquote};
 use std::collections::{HashMap, HashSet};
@@ -373,14 +373,17 @@ fn parts_key(ps: &[IndexPart]) -> String {
     ps.iter().map(part_key).collect::<Vec<_>>().join(",")
 }
 
-fn pk_key(pk: &Option<PrimaryKey>) -> Option<String> {
-    pk.as_ref().map(|pk| {
+fn pk_key(t: &Table) -> Option<String> {
+    // Where the key is declared matters only where SQLite makes it matter.
+    let inline_matters = t.pk_desc_quirk();
+    t.primary_key.as_ref().map(|pk| {
         format!(
-            "{:?}|{}|{}|{:?}",
+            "{:?}|{}|{}|{:?}|{}",
             norm_opt_name(&pk.name),
             parts_key(&pk.columns),
             pk.autoincrement,
-            pk.on_conflict.as_deref().map(str::to_ascii_uppercase)
+            pk.on_conflict.as_deref().map(str::to_ascii_uppercase),
+            inline_matters && pk.inline
         )
     })
 }
@@ -580,7 +583,7 @@ fn table_changes(
             }
         }
     }
-    if pk_key(&r.primary_key) != pk_key(&to.primary_key) {
+    if pk_key(&r) != pk_key(to) {
         out.push(TableChange::SetPrimaryKey {
             from: r.primary_key.clone(),
             to: to.primary_key.clone(),

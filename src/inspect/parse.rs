@@ -300,6 +300,7 @@ pub(crate) fn parse_table(sql: &str) -> Result<TableSql, String> {
                         }],
                         autoincrement: *auto_increment,
                         on_conflict: conflict(conflict_clause),
+                        inline: true,
                     });
                 }
                 ColumnConstraint::NotNull { nullable, .. } => {
@@ -366,6 +367,7 @@ pub(crate) fn parse_table(sql: &str) -> Result<TableSql, String> {
                     columns: parts(&t.columns, columns)?,
                     autoincrement: *auto_increment,
                     on_conflict: conflict(conflict_clause),
+                    inline: false,
                 });
             }
             TableConstraint::Unique {

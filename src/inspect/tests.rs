@@ -122,6 +122,7 @@ fn columns_types_defaults_collate() {
             columns: vec![IndexPart::column("id")],
             autoincrement: true,
             on_conflict: None,
+            inline: true,
         })
     );
     assert!(t.uniques.is_empty() && t.checks.is_empty() && t.foreign_keys.is_empty());
@@ -214,6 +215,7 @@ fn composite_pk_uniques_without_rowid_strict() {
             ],
             autoincrement: false,
             on_conflict: Some("REPLACE".into()),
+            inline: false,
         })
     );
     assert_eq!(
@@ -271,6 +273,7 @@ fn column_pk_desc_and_conflict() {
             columns: vec![part("id", None, Order::Desc)],
             autoincrement: false,
             on_conflict: Some("ROLLBACK".into()),
+            inline: true,
         })
     );
 }

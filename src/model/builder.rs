@@ -143,6 +143,7 @@ impl TableBuilder {
             columns: cols.iter().map(|c| IndexPart::column(*c)).collect(),
             autoincrement: false,
             on_conflict: None,
+            inline: false,
         });
         self
     }
@@ -255,6 +256,7 @@ impl TableBuilder {
             }
             t.primary_key = Some(PrimaryKey {
                 name: None,
+                inline: pk_cols.len() == 1,
                 columns: pk_cols,
                 autoincrement: autoinc,
                 on_conflict: None,

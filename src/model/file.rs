@@ -520,6 +520,7 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
         let autoincrement = col_pk.iter().any(|(_, a)| *a);
         t.primary_key = Some(PrimaryKey {
             name: None,
+            inline: col_pk.len() == 1,
             columns: col_pk.into_iter().map(|(p, _)| p).collect(),
             autoincrement,
             on_conflict: None,
@@ -532,12 +533,14 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
                 columns: parts(c)?,
                 autoincrement: false,
                 on_conflict: None,
+                inline: false,
             },
             FileKey::Full(f) => PrimaryKey {
                 name: f.name,
                 columns: parts(f.columns)?,
                 autoincrement: f.autoincrement,
                 on_conflict: f.on_conflict,
+                inline: false,
             },
         });
     }
@@ -796,7 +799,9 @@ fn write_table(out: &mut String, t: &Table) {
     }
     // Single-column, unnamed constraints read best on the column itself.
     let pk_on_column = t.primary_key.as_ref().and_then(|pk| {
-        (pk.name.is_none() && pk.on_conflict.is_none())
+        // A table-level `PRIMARY KEY ("id" DESC)` on an INTEGER column stays table-level:
+        // written on the column it would stop being the rowid alias.
+        (pk.name.is_none() && pk.on_conflict.is_none() && !(t.pk_desc_quirk() && !pk.inline))
             .then(|| match pk.columns.as_slice() {
                 [p] if !p.expr && p.collate.is_none() => Some(p.clone()),
                 _ => None,

@@ -103,6 +103,11 @@ pub struct PrimaryKey {
     pub columns: Vec<IndexPart>,
     pub autoincrement: bool,
     pub on_conflict: Option<String>,
+    /// Declared on its column (`id INTEGER PRIMARY KEY`) rather than as a table constraint.
+    /// SQLite tells them apart in one case only: a column-level `INTEGER PRIMARY KEY DESC`
+    /// is not a rowid alias (see [`Table::pk_desc_quirk`]).
+    #[serde(default)]
+    pub inline: bool,
 }
 
 /// A table `UNIQUE (..)` constraint.
@@ -252,12 +257,30 @@ impl Table {
     pub fn has_rowid(&self) -> bool {
         !self.without_rowid
     }
+    /// Whether the primary key is a single `INTEGER` column in DESC order on a rowid table:
+    /// the one case where column-level and table-level declarations differ (a column-level
+    /// one is not a rowid alias).
+    pub fn pk_desc_quirk(&self) -> bool {
+        let Some(pk) = &self.primary_key else {
+            return false;
+        };
+        match pk.columns.as_slice() {
+            [p] if !p.expr && p.order == Order::Desc && !self.without_rowid => self
+                .column(&p.target)
+                .is_some_and(|c| c.sql_type.eq_ignore_ascii_case("INTEGER")),
+            _ => false,
+        }
+    }
+
     /// The column that aliases the rowid (`INTEGER PRIMARY KEY`), if any.
     pub fn rowid_alias(&self) -> Option<&Column> {
         if self.without_rowid {
             return None;
         }
         let pk = self.primary_key.as_ref()?;
+        if pk.inline && self.pk_desc_quirk() {
+            return None;
+        }
         if pk.columns.len() != 1 || pk.columns[0].expr {
             return None;
         }

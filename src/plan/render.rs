@@ -90,9 +90,10 @@ fn column_level_pk(table: &Table) -> Option<&str> {
     if part.expr || part.collate.is_some() {
         return None;
     }
-    let col = table.column(&part.target)?;
-    // Column-level `INTEGER PRIMARY KEY DESC` is not a rowid alias; table-level it is.
-    if part.order == Order::Desc && col.sql_type.eq_ignore_ascii_case("INTEGER") {
+    table.column(&part.target)?;
+    // Column-level `INTEGER PRIMARY KEY DESC` is not a rowid alias; table-level it is:
+    // render it where it was declared.
+    if table.pk_desc_quirk() && !pk.inline {
         return None;
     }
     Some(&part.target)

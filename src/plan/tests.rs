@@ -37,6 +37,7 @@ fn pk(cols: &[&str]) -> Option<PrimaryKey> {
         columns: cols.iter().map(|c| IndexPart::column(*c)).collect(),
         autoincrement: false,
         on_conflict: None,
+        inline: cols.len() == 1,
     })
 }
 
