@@ -179,7 +179,16 @@ fn describe_table_change(to: &Table, c: &TableChange) -> Described {
         TableChange::SetPrimaryKey { from: a, to: b } => {
             let show = |k: &Option<crate::model::PrimaryKey>| {
                 k.as_ref()
-                    .map(|k| format!("PRIMARY KEY ({})", parts(&k.columns)))
+                    .map(|k| {
+                        // The one case where the place of declaration changes meaning.
+                        let quirk = k.inline
+                            && matches!(k.columns.as_slice(), [p] if p.order == Order::Desc);
+                        format!(
+                            "PRIMARY KEY ({}){}",
+                            parts(&k.columns),
+                            if quirk { " on the column" } else { "" }
+                        )
+                    })
                     .unwrap_or_else(|| "no primary key".into())
             };
             d(

@@ -801,7 +801,7 @@ fn write_table(out: &mut String, t: &Table) {
     let pk_on_column = t.primary_key.as_ref().and_then(|pk| {
         // A table-level `PRIMARY KEY ("id" DESC)` on an INTEGER column stays table-level:
         // written on the column it would stop being the rowid alias.
-        (pk.name.is_none() && pk.on_conflict.is_none() && !(t.pk_desc_quirk() && !pk.inline))
+        (pk.name.is_none() && pk.on_conflict.is_none() && (pk.inline || !t.pk_desc_quirk()))
             .then(|| match pk.columns.as_slice() {
                 [p] if !p.expr && p.collate.is_none() => Some(p.clone()),
                 _ => None,
