@@ -8,6 +8,7 @@ use crate::model::{same_name, Schema};
 use crate::plan::{self, script::render_script, PlanOptions, Statement};
 use crate::sql::{ident, tokens, unquote};
 use crate::{inspect, Error, Result};
+use rusqlite::config::DbConfig;
 use rusqlite::Connection;
 
 /// A generated, verified migration (nothing written yet).
@@ -226,20 +227,16 @@ fn count(conn: &Connection, sql: &str) -> Option<i64> {
     conn.query_row(sql, [], |r| r.get::<_, i64>(0)).ok()
 }
 
-/// The SQL terms a key groups rows by: columns (renamed back to their live names) and
-/// expressions, each with the collation the key compares with.
-fn key_terms(
-    parts: &[crate::model::IndexPart],
-    renames: &[(String, String)],
-    back: &dyn Fn(&str) -> String,
-) -> Vec<String> {
+/// The SQL terms a key groups rows by: columns and expressions, each with the collation
+/// the key compares with.
+fn key_terms(parts: &[crate::model::IndexPart]) -> Vec<String> {
     parts
         .iter()
         .map(|p| {
             let term = if p.expr {
-                format!("({})", rename_back(&p.target, renames))
+                format!("({})", p.target)
             } else {
-                ident(&back(&p.target))
+                ident(&p.target)
             };
             match &p.collate {
                 Some(c) => format!("{term} COLLATE {}", ident(c)),
@@ -249,15 +246,14 @@ fn key_terms(
         .collect()
 }
 
-fn duplicates_sql(table: &str, terms: &[String], predicate: Option<&str>) -> String {
+fn duplicates_sql(rel: &str, terms: &[String], predicate: Option<&str>) -> String {
     let list = terms.join(", ");
     let mut conds: Vec<String> = terms.iter().map(|c| format!("{c} IS NOT NULL")).collect();
     if let Some(p) = predicate {
         conds.push(format!("({p})"));
     }
     format!(
-        "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {} WHERE {} GROUP BY {list} HAVING count(*) > 1)",
-        ident(table),
+        "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {rel} WHERE {} GROUP BY {list} HAVING count(*) > 1)",
         conds.join(" AND ")
     )
 }
@@ -265,12 +261,7 @@ fn duplicates_sql(table: &str, terms: &[String], predicate: Option<&str>) -> Str
 /// Rows holding a value that a STRICT column of `to` would reject. STRICT first applies
 /// the column's affinity, then requires the exact storage class; a TEMP probe table with
 /// the same declared types (not strict) applies the same affinity, so SQLite itself decides.
-fn strict_misfits(
-    conn: &Connection,
-    table: &str,
-    to: &crate::model::Table,
-    back: &dyn Fn(&str) -> String,
-) -> Option<i64> {
+fn strict_misfits(conn: &Connection, rel: &str, to: &crate::model::Table) -> Option<i64> {
     let mut defs = vec![];
     let mut sources = vec![];
     let mut conds = vec![];
@@ -284,7 +275,7 @@ fn strict_misfits(
         };
         let probe = format!("c{}", defs.len());
         defs.push(format!("{probe} {}", c.sql_type));
-        sources.push(ident(&back(&c.name)));
+        sources.push(ident(&c.name));
         conds.push(format!(
             "({probe} IS NOT NULL AND typeof({probe}) <> {allowed})"
         ));
@@ -295,10 +286,9 @@ fn strict_misfits(
     let probe = "temp.\"_dbm_strict_probe\"";
     let run = || -> Option<i64> {
         conn.execute_batch(&format!(
-            "CREATE TEMP TABLE \"_dbm_strict_probe\" ({}); INSERT INTO {probe} SELECT {} FROM {}",
+            "CREATE TEMP TABLE \"_dbm_strict_probe\" ({}); INSERT INTO {probe} SELECT {} FROM {rel}",
             defs.join(", "),
             sources.join(", "),
-            ident(table)
         ))
         .ok()?;
         count(
@@ -315,6 +305,18 @@ fn strict_misfits(
 /// UNIQUE, unique index, CHECK, FOREIGN KEY, primary key, WITHOUT ROWID, STRICT types). Queries that cannot be built are skipped; the
 /// transaction that applies the script remains the final judge.
 pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<Offence> {
+    // A misspelt column in a double-quoted identifier must be an error here, not SQLite's
+    // legacy fallback to a string literal (which would count every row).
+    let dqs = conn.db_config(DbConfig::SQLITE_DBCONFIG_DQS_DML).ok();
+    let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DQS_DML, false);
+    let out = count_offenders(conn, changes, target);
+    if let Some(old) = dqs {
+        let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DQS_DML, old);
+    }
+    out
+}
+
+fn count_offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<Offence> {
     let mut out = vec![];
     let table_renames: Vec<(&String, &String)> = changes
         .iter()
@@ -332,28 +334,44 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
         else {
             continue;
         };
-        let renames: Vec<(String, String)> = tcs
-            .iter()
-            .filter_map(|tc| match tc {
-                TableChange::RenameColumn { from, to } => Some((to.clone(), from.clone())),
-                _ => None,
-            })
-            .collect();
-        let back = |n: &str| -> String {
-            renames
-                .iter()
-                .find(|(new, _)| same_name(new, n))
-                .map(|(_, old)| old.clone())
-                .unwrap_or_else(|| n.to_string())
-        };
+        // The rows as the new schema will see them: renamed columns under their new names,
+        // added columns holding their default. Every query below reads this relation, so
+        // expressions and keys use the new names as written in the model.
+        let mut extra: Vec<String> = vec![];
+        for tc in tcs {
+            match tc {
+                TableChange::RenameColumn { from, to } => {
+                    extra.push(format!("{} AS {}", ident(from), ident(to)))
+                }
+                TableChange::AddColumn(col) => {
+                    let value = match (&col.generated, &col.default) {
+                        (Some(g), _) => format!("({})", g.expr),
+                        (None, Some(d)) => format!("({d})"),
+                        (None, None) => "NULL".to_string(),
+                    };
+                    extra.push(format!("{value} AS {}", ident(&col.name)));
+                }
+                _ => {}
+            }
+        }
         // The table as it is in the database now (its pre-rename name when renamed).
         let live_name = table_renames
             .iter()
             .find(|(new, _)| same_name(new, &from.name))
             .map(|(_, old)| old.to_string())
             .unwrap_or_else(|| from.name.clone());
-        let t = ident(&live_name);
-        let table_rows = count(conn, &format!("SELECT count(*) FROM {t}")).unwrap_or(0);
+        let table_rows =
+            count(conn, &format!("SELECT count(*) FROM {}", ident(&live_name))).unwrap_or(0);
+        let rel = if extra.is_empty() {
+            ident(&live_name)
+        } else {
+            format!(
+                "(SELECT *, {} FROM {})",
+                extra.join(", "),
+                ident(&live_name)
+            )
+        };
+        let t = rel.as_str();
         for tc in tcs {
             let (what, n) = match tc {
                 TableChange::AddColumn(col)
@@ -375,27 +393,21 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
                     format!("NOT NULL on {}.{} (rows holding NULL)", from.name, b.name),
                     count(
                         conn,
-                        &format!("SELECT count(*) FROM {t} WHERE {} IS NULL", ident(&a.name)),
+                        &format!("SELECT count(*) FROM {t} WHERE {} IS NULL", ident(&b.name)),
                     ),
                 ),
                 TableChange::AddUnique(u) => (
                     format!("UNIQUE on {} (duplicate rows)", from.name),
-                    count(
-                        conn,
-                        &duplicates_sql(&live_name, &key_terms(&u.columns, &renames, &back), None),
-                    ),
+                    count(conn, &duplicates_sql(t, &key_terms(&u.columns), None)),
                 ),
                 TableChange::SetPrimaryKey { to: Some(pk), .. } => (
                     format!("primary key of {} (duplicate or NULL keys)", from.name),
-                    count(
-                        conn,
-                        &duplicates_sql(&live_name, &key_terms(&pk.columns, &renames, &back), None),
-                    ),
+                    count(conn, &duplicates_sql(t, &key_terms(&pk.columns), None)),
                 ),
                 TableChange::SetWithoutRowid(true) => (
                     format!("WITHOUT ROWID on {} (NULL primary keys)", from.name),
                     to.primary_key.as_ref().and_then(|pk| {
-                        let nulls = key_terms(&pk.columns, &renames, &back)
+                        let nulls = key_terms(&pk.columns)
                             .iter()
                             .map(|t| format!("{t} IS NULL"))
                             .collect::<Vec<_>>()
@@ -405,7 +417,7 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
                 ),
                 TableChange::SetStrict(true) => (
                     format!("STRICT on {} (values the column types reject)", from.name),
-                    strict_misfits(conn, &live_name, to, &back),
+                    strict_misfits(conn, t, to),
                 ),
                 TableChange::ModifyColumn { kind, .. }
                     if kind.sql_type && to.strict && from.strict =>
@@ -415,19 +427,15 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
                             "column types of STRICT table {} (values the new types reject)",
                             from.name
                         ),
-                        strict_misfits(conn, &live_name, to, &back),
+                        strict_misfits(conn, t, to),
                     )
                 }
                 TableChange::AddIndex(i) if i.unique => {
                     (format!("unique index {} (duplicate rows)", i.name), {
-                        let pred = i.where_clause.as_deref().map(|w| rename_back(w, &renames));
+                        let pred = i.where_clause.clone();
                         count(
                             conn,
-                            &duplicates_sql(
-                                &live_name,
-                                &key_terms(&i.parts, &renames, &back),
-                                pred.as_deref(),
-                            ),
+                            &duplicates_sql(t, &key_terms(&i.parts), pred.as_deref()),
                         )
                     })
                 }
@@ -435,10 +443,7 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
                     format!("CHECK ({}) on {}", ch.expr, from.name),
                     count(
                         conn,
-                        &format!(
-                            "SELECT count(*) FROM {t} WHERE NOT ({})",
-                            rename_back(&ch.expr, &renames)
-                        ),
+                        &format!("SELECT count(*) FROM {t} WHERE NOT ({})", ch.expr),
                     ),
                 ),
                 TableChange::AddForeignKey(fk) => (
@@ -447,7 +452,7 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
                         fk.columns.join(", "),
                         fk.ref_table
                     ),
-                    orphans(conn, &live_name, fk, &back, target),
+                    orphans(conn, t, fk, target, &table_renames),
                 ),
                 _ => continue,
             };
@@ -463,34 +468,19 @@ pub fn offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<
     out
 }
 
-fn rename_back(expr: &str, renames: &[(String, String)]) -> String {
-    let Some(toks) = tokens(expr) else {
-        return expr.to_string();
-    };
-    let mut out = String::new();
-    let mut last = 0;
-    for tk in toks {
-        let bare = unquote(tk.text);
-        if tk.text.starts_with('\'') {
-            continue;
-        }
-        if let Some((_, old)) = renames.iter().find(|(new, _)| same_name(new, &bare)) {
-            out.push_str(&expr[last..tk.start]);
-            out.push_str(&ident(old));
-            last = tk.end;
-        }
-    }
-    out.push_str(&expr[last..]);
-    out
-}
-
 fn orphans(
     conn: &Connection,
-    table: &str,
+    rel: &str,
     fk: &crate::model::ForeignKey,
-    back: &dyn Fn(&str) -> String,
     target: &Schema,
+    table_renames: &[(&String, &String)],
 ) -> Option<i64> {
+    // The parent as it is named in the database now.
+    let parent = table_renames
+        .iter()
+        .find(|(new, _)| same_name(new, &fk.ref_table))
+        .map(|(_, old)| old.to_string())
+        .unwrap_or_else(|| fk.ref_table.clone());
     let parent_cols: Vec<String> = if fk.ref_columns.is_empty() {
         target
             .table(&fk.ref_table)?
@@ -504,7 +494,7 @@ fn orphans(
     if parent_cols.len() != fk.columns.len() {
         return None;
     }
-    let child_cols: Vec<String> = fk.columns.iter().map(|c| back(c)).collect();
+    let child_cols: Vec<String> = fk.columns.clone();
     let not_null = child_cols
         .iter()
         .map(|c| format!("c.{} IS NOT NULL", ident(c)))
@@ -514,7 +504,7 @@ fn orphans(
         conn,
         &format!(
             "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name = {} COLLATE NOCASE",
-            crate::sql::literal(&fk.ref_table)
+            crate::sql::literal(&parent)
         ),
     )
     .unwrap_or(0)
@@ -522,10 +512,7 @@ fn orphans(
     if !parent_exists {
         return count(
             conn,
-            &format!(
-                "SELECT count(*) FROM {} AS c WHERE {not_null}",
-                ident(table)
-            ),
+            &format!("SELECT count(*) FROM {rel} AS c WHERE {not_null}"),
         );
     }
     let join = child_cols
@@ -537,9 +524,8 @@ fn orphans(
     count(
         conn,
         &format!(
-            "SELECT count(*) FROM {} AS c WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {join})",
-            ident(table),
-            ident(&fk.ref_table)
+            "SELECT count(*) FROM {rel} AS c WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {join})",
+            ident(&parent)
         ),
     )
 }

@@ -1162,7 +1162,15 @@ fn render_primary_key_forms() {
     let mut t = table("t", vec![col("id", "INTEGER"), col("b", "TEXT")]);
     t.primary_key = pk(&["id"]);
     t.primary_key.as_mut().unwrap().columns[0].order = Order::Desc;
-    // INTEGER PRIMARY KEY DESC goes table-level, so `id` stays the rowid alias.
+    // Declared on the column, INTEGER PRIMARY KEY DESC is not a rowid alias: kept there.
+    let sql = render::create_table(&t);
+    assert!(sql.contains("\"id\" INTEGER PRIMARY KEY DESC,"), "{sql}");
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch(&sql).unwrap();
+    c.execute_batch("INSERT INTO t (id, b) VALUES (42, 'x')").unwrap();
+    assert_eq!(q::<i64>(&c, "SELECT rowid FROM t"), 1);
+    // Declared as a table constraint it is the rowid alias: rendered table-level.
+    t.primary_key.as_mut().unwrap().inline = false;
     let sql = render::create_table(&t);
     assert!(sql.contains("PRIMARY KEY (\"id\" DESC)"), "{sql}");
     let c = Connection::open_in_memory().unwrap();
