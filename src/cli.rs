@@ -559,10 +559,17 @@ fn cmd_upgrade(ctx: &Ctx, version: Option<&str>, create: bool, a: &ApplyArgs) ->
         print!("{}", apply::offline_sql(&repo, from, target)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let mut conn = if create && !ctx.db_path().exists() {
-        let (conn, _) = ctx.create_db()?;
-        apply::version_control(&conn, &repo, 0)?;
-        println!("Created database {} at version 0", ctx.db_path().display());
+    let mut conn = if create {
+        // Another `upgrade --create` may have made the file a moment ago and not yet put it
+        // under version control: an empty, unversioned database is taken as ours.
+        // `version_control` decides under the write lock, so only one process records it.
+        let (conn, created) = ctx.create_db()?;
+        if apply::db_version(&conn, &repo)?.is_none()
+            && (created || inspect::inspect(&conn)?.tables.is_empty())
+            && apply::version_control(&conn, &repo, 0)?
+        {
+            println!("Created database {} at version 0", ctx.db_path().display());
+        }
         conn
     } else {
         ctx.open_db(true)?

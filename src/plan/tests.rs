@@ -1167,7 +1167,8 @@ fn render_primary_key_forms() {
     assert!(sql.contains("\"id\" INTEGER PRIMARY KEY DESC,"), "{sql}");
     let c = Connection::open_in_memory().unwrap();
     c.execute_batch(&sql).unwrap();
-    c.execute_batch("INSERT INTO t (id, b) VALUES (42, 'x')").unwrap();
+    c.execute_batch("INSERT INTO t (id, b) VALUES (42, 'x')")
+        .unwrap();
     assert_eq!(q::<i64>(&c, "SELECT rowid FROM t"), 1);
     // Declared as a table constraint it is the rowid alias: rendered table-level.
     t.primary_key.as_mut().unwrap().inline = false;
