@@ -23,60 +23,45 @@ const UTC_NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
 
 // The control tables are plain DDL that sea-query expresses well; the migration scripts
 // themselves need SQLite features it lacks (see ARCHITECTURE.md), so they use plan::render.
+fn typed(name: &str, sql_type: &str) -> sea_query::ColumnDef {
+    use sea_query::{Alias, ColumnDef};
+    ColumnDef::new(Alias::new(name))
+        .custom(Alias::new(sql_type))
+        .to_owned()
+}
+
 fn history_ddl() -> String {
-    use sea_query::{Alias, ColumnDef, Expr, ExprTrait, SqliteQueryBuilder, Table};
+    use sea_query::{Alias, Expr, ExprTrait, SqliteQueryBuilder, Table};
     Table::create()
         .table(Alias::new(HISTORY_TABLE))
         .if_not_exists()
+        .col(typed("id", "INTEGER").primary_key())
+        .col(typed("repository_id", "TEXT"))
+        .col(typed("version", "INTEGER").not_null())
         .col(
-            ColumnDef::new(Alias::new("id"))
-                .custom(Alias::new("INTEGER"))
-                .primary_key(),
-        )
-        .col(ColumnDef::new(Alias::new("repository_id")).custom(Alias::new("TEXT")))
-        .col(
-            ColumnDef::new(Alias::new("version"))
-                .custom(Alias::new("INTEGER"))
-                .not_null(),
-        )
-        .col(
-            ColumnDef::new(Alias::new("direction"))
-                .custom(Alias::new("TEXT"))
+            typed("direction", "TEXT")
                 .not_null()
                 .check(Expr::col(Alias::new("direction")).is_in(["up", "down"])),
         )
-        .col(
-            ColumnDef::new(Alias::new("checksum"))
-                .custom(Alias::new("TEXT"))
-                .not_null(),
-        )
-        .col(
-            ColumnDef::new(Alias::new("applied_at"))
-                .custom(Alias::new("TEXT"))
-                .not_null(),
-        )
-        .col(
-            ColumnDef::new(Alias::new("duration_ms"))
-                .custom(Alias::new("INTEGER"))
-                .not_null(),
-        )
+        .col(typed("checksum", "TEXT").not_null())
+        .col(typed("applied_at", "TEXT").not_null())
+        .col(typed("duration_ms", "INTEGER").not_null())
         .to_string(SqliteQueryBuilder)
 }
 
 /// SQLAlchemy-migrate's control table, column for column.
 fn control_ddl(repo: &Repository) -> String {
-    use sea_query::{Alias, ColumnDef, SqliteQueryBuilder, Table};
+    use sea_query::{Alias, SqliteQueryBuilder, Table};
     Table::create()
         .table(Alias::new(repo.version_table.as_str()))
         .if_not_exists()
         .col(
-            ColumnDef::new(Alias::new("repository_id"))
-                .custom(Alias::new("VARCHAR(250)"))
+            typed("repository_id", "VARCHAR(250)")
                 .not_null()
                 .primary_key(),
         )
-        .col(ColumnDef::new(Alias::new("repository_path")).custom(Alias::new("TEXT")))
-        .col(ColumnDef::new(Alias::new("version")).custom(Alias::new("INTEGER")))
+        .col(typed("repository_path", "TEXT"))
+        .col(typed("version", "INTEGER"))
         .to_string(SqliteQueryBuilder)
 }
 

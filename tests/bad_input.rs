@@ -3,28 +3,7 @@
 
 mod common;
 use common::*;
-
-const V1: &str =
-    "CREATE TABLE user (id INTEGER NOT NULL PRIMARY KEY, nickname VARCHAR(64), email VARCHAR(120));
-CREATE UNIQUE INDEX ix_user_nickname ON user (nickname);";
-const V2: &str =
-    "CREATE TABLE user (id INTEGER NOT NULL PRIMARY KEY, nickname VARCHAR(64), email VARCHAR(120));
-CREATE UNIQUE INDEX ix_user_nickname ON user (nickname);
-CREATE TABLE post (id INTEGER PRIMARY KEY, body TEXT, user_id INTEGER REFERENCES user(id));";
-
-/// A project at version 2 with rows.
-fn project() -> Project {
-    let p = Project::new();
-    p.model_from_ddl("m1.toml", V1);
-    p.model_from_ddl("m2.toml", V2);
-    p.ok(&["--model", "m1.toml", "create"]);
-    p.ok(&["--model", "m1.toml", "migrate"]);
-    p.ok(&["--model", "m2.toml", "migrate"]);
-    p.conn("app.db")
-        .execute_batch("INSERT INTO user(nickname) VALUES ('john'); INSERT INTO post(body, user_id) VALUES ('hi', 1);")
-        .unwrap();
-    p
-}
+use common::{blog_project as project, BLOG_V2 as V2};
 
 /// Runs dbm, expects failure whose stderr contains every `needles`, and an unchanged db.
 fn refused(p: &Project, args: &[&str], needles: &[&str]) {

@@ -8,6 +8,29 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+/// The tutorial-like schema at two versions, shared by the CLI tests.
+pub const BLOG_V1: &str =
+    "CREATE TABLE user (id INTEGER NOT NULL PRIMARY KEY, nickname VARCHAR(64), email VARCHAR(120));
+CREATE UNIQUE INDEX ix_user_nickname ON user (nickname);";
+pub const BLOG_V2: &str =
+    "CREATE TABLE user (id INTEGER NOT NULL PRIMARY KEY, nickname VARCHAR(64), email VARCHAR(120));
+CREATE UNIQUE INDEX ix_user_nickname ON user (nickname);
+CREATE TABLE post (id INTEGER PRIMARY KEY, body TEXT, user_id INTEGER REFERENCES user(id));";
+
+/// A project at version 2 (models `m1.toml`, `m2.toml`) holding a user and a post.
+pub fn blog_project() -> Project {
+    let p = Project::new();
+    p.model_from_ddl("m1.toml", BLOG_V1);
+    p.model_from_ddl("m2.toml", BLOG_V2);
+    p.ok(&["--model", "m1.toml", "create"]);
+    p.ok(&["--model", "m1.toml", "migrate"]);
+    p.ok(&["--model", "m2.toml", "migrate"]);
+    p.conn("app.db")
+        .execute_batch("INSERT INTO user(nickname) VALUES ('john'); INSERT INTO post(body, user_id) VALUES ('hi', 1);")
+        .unwrap();
+    p
+}
+
 /// A temporary project folder.
 pub struct Project {
     pub dir: tempfile::TempDir,
