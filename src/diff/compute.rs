@@ -440,6 +440,13 @@ pub(crate) fn column_change(a: &Column, b: &Column) -> ColumnChangeKind {
         collate: a.collate.as_deref().map(name_key) != b.collate.as_deref().map(name_key),
         generated: a.generated.as_ref().map(|g| (normalize(&g.expr), g.stored))
             != b.generated.as_ref().map(|g| (normalize(&g.expr), g.stored)),
+        not_null_conflict: a
+            .not_null_on_conflict
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            != b.not_null_on_conflict
+                .as_deref()
+                .map(str::to_ascii_uppercase),
     }
 }
 

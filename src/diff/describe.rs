@@ -33,6 +33,9 @@ fn col_sig(c: &Column) -> String {
     };
     if c.not_null {
         s.push_str(" NOT NULL");
+        if let Some(oc) = &c.not_null_on_conflict {
+            s.push_str(&format!(" ON CONFLICT {}", oc.to_ascii_uppercase()));
+        }
     }
     if let Some(d) = &c.default {
         s.push_str(&format!(" DEFAULT {d}"));

@@ -79,11 +79,18 @@ pub struct ColumnChangeKind {
     pub default: bool,
     pub collate: bool,
     pub generated: bool,
+    /// The `ON CONFLICT` clause of `NOT NULL` (only a rebuild can change it).
+    pub not_null_conflict: bool,
 }
 
 impl ColumnChangeKind {
     pub fn any(&self) -> bool {
-        self.sql_type || self.not_null || self.default || self.collate || self.generated
+        self.sql_type
+            || self.not_null
+            || self.default
+            || self.collate
+            || self.generated
+            || self.not_null_conflict
     }
 }
 

@@ -213,6 +213,7 @@ fn build_table(conn: &Connection, row: &SchemaRow, index_rows: &[&SchemaRow]) ->
             renamed_from: None,
             sql_type: x.sql_type,
             not_null: p.not_null,
+            not_null_on_conflict: p.not_null_on_conflict,
             default: x.dflt.map(|d| default_text(&d)),
             collate: p.collate,
             generated: p.generated,

@@ -21,6 +21,7 @@ use sqlite3_parser::{Bump, FallibleIterator};
 pub(crate) struct ParsedColumn {
     pub name: String,
     pub not_null: bool,
+    pub not_null_on_conflict: Option<String>,
     pub collate: Option<String>,
     pub generated: Option<Generated>,
 }
@@ -275,6 +276,7 @@ pub(crate) fn parse_table(sql: &str) -> Result<TableSql, String> {
         .map(|c| ParsedColumn {
             name: unquote(c.col_name.0),
             not_null: false,
+            not_null_on_conflict: None,
             collate: None,
             generated: None,
         })
@@ -303,9 +305,13 @@ pub(crate) fn parse_table(sql: &str) -> Result<TableSql, String> {
                         inline: true,
                     });
                 }
-                ColumnConstraint::NotNull { nullable, .. } => {
+                ColumnConstraint::NotNull {
+                    nullable,
+                    conflict_clause,
+                } => {
                     if !nullable {
                         t.columns[ci].not_null = true;
+                        t.columns[ci].not_null_on_conflict = conflict(conflict_clause);
                     }
                 }
                 ColumnConstraint::Unique(r) => t.uniques.push(Unique {

@@ -69,6 +69,7 @@ struct FileColumn {
     sql_type: Option<String>,
     #[serde(default)]
     not_null: bool,
+    not_null_on_conflict: Option<String>,
     default: Option<DefaultValue>,
     collate: Option<String>,
     #[serde(default)]
@@ -501,7 +502,8 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
             name: fc.name,
             renamed_from: fc.renamed_from,
             sql_type,
-            not_null: fc.not_null,
+            not_null: fc.not_null || fc.not_null_on_conflict.is_some(),
+            not_null_on_conflict: fc.not_null_on_conflict,
             default: fc.default.map(|d| d.sql()),
             collate: fc.collate,
             generated: fc.generated.map(|expr| Generated {
@@ -825,6 +827,9 @@ fn write_table(out: &mut String, t: &Table) {
         }
         if c.not_null {
             f.push("not_null = true".into());
+            if let Some(oc) = &c.not_null_on_conflict {
+                f.push(format!("not_null_on_conflict = {}", q(oc)));
+            }
         }
         if let Some(pk) = &pk_on_column {
             if same_name(&pk.target, &c.name) {

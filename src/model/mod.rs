@@ -49,6 +49,9 @@ pub struct Column {
     /// Declared type exactly as it goes into the DDL (`VARCHAR(64)`); empty = no type.
     pub sql_type: String,
     pub not_null: bool,
+    /// `NOT NULL ON CONFLICT <this>` (ROLLBACK, ABORT, FAIL, IGNORE or REPLACE).
+    #[serde(default)]
+    pub not_null_on_conflict: Option<String>,
     /// Default as SQL source text: `0`, `-1`, `'it''s'`, `CURRENT_TIMESTAMP`,
     /// `(datetime('now'))`. Expressions keep their parentheses.
     pub default: Option<String>,

@@ -122,6 +122,7 @@ pub(crate) fn column_def(table: &Table, c: &Column, with_pk: bool) -> String {
     }
     if c.not_null {
         s.push_str(" NOT NULL");
+        s.push_str(&on_conflict(&c.not_null_on_conflict));
     }
     if let Some(d) = &c.default {
         s.push_str(" DEFAULT ");

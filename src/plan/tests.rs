@@ -87,6 +87,7 @@ const TYPE: ColumnChangeKind = ColumnChangeKind {
     default: false,
     collate: false,
     generated: false,
+    not_null_conflict: false,
 };
 
 // ---- database helpers ----------------------------------------------------------------
