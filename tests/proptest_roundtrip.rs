@@ -476,9 +476,9 @@ fn check_renames(
     );
     assert!(left.is_empty(), "after up: {left:?}\n{}", mig.up_sql);
     let after_up = values(&conn, &b);
-    for ti in 0..TABLES.len() {
-        for ci in 0..COLS.len() {
-            let old = (TABLES[ti].to_string(), COLS[ci].to_string());
+    for (ti, tname) in TABLES.iter().enumerate() {
+        for (ci, cname) in COLS.iter().enumerate() {
+            let old = (tname.to_string(), cname.to_string());
             let new = (names.table(ti), names.col(ti, ci));
             if let (Some(x), Some(y)) = (before.get(&old), after_up.get(&new)) {
                 assert_eq!(
@@ -497,9 +497,9 @@ fn check_renames(
         mig.down_sql
     );
     let after_down = values(&conn, &a);
-    for ti in 0..TABLES.len() {
-        for ci in 0..COLS.len() {
-            let old = (TABLES[ti].to_string(), COLS[ci].to_string());
+    for (ti, tname) in TABLES.iter().enumerate() {
+        for (ci, cname) in COLS.iter().enumerate() {
+            let old = (tname.to_string(), cname.to_string());
             let new = (names.table(ti), names.col(ti, ci));
             if after_up.contains_key(&new) {
                 if let (Some(x), Some(y)) = (before.get(&old), after_down.get(&old)) {
