@@ -4,6 +4,19 @@
 //! update and a `migrate_history` row, with foreign keys switched off *outside* the transaction
 //! and checked with `pragma_foreign_key_check` before COMMIT. The version is re-read under the
 //! write lock, so concurrent migrators never apply a version twice.
+//!
+//! An app migrates its own database at start-up on the connection it already has:
+//!
+//! ```no_run
+//! use dbm::apply::{self, ApplyOptions};
+//! use dbm::repository::Repository;
+//!
+//! let repo = Repository::open(std::path::Path::new("db_repository"))?;
+//! let mut conn = rusqlite::Connection::open("app.db")?;
+//! let report = apply::upgrade(&mut conn, &repo, None, &ApplyOptions::default())?;
+//! println!("applied {} version(s)", report.steps.len());
+//! # Ok::<(), dbm::Error>(())
+//! ```
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
