@@ -104,7 +104,7 @@ enum Command {
     Status,
     /// The applied-scripts history recorded in the database.
     History,
-    /// On a scratch copy: upgrade to latest, downgrade to the start, upgrade again, comparing schemas.
+    /// Up to the latest, down to 0 and up again, comparing schemas: from empty, then on an in-memory copy of the data.
     Test,
     /// Put an existing database under version control at VERSION (default 0).
     VersionControl {
