@@ -362,17 +362,10 @@ fn run_scenario(path: &Path) {
 
 #[test]
 fn scenarios() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
+    let files = scenario_files();
     assert!(
         files.len() >= 5,
-        "scenario files missing in {}",
-        dir.display()
+        "scenario files missing in tests/scenarios"
     );
     let only = std::env::var("SCENARIO").ok();
     let mut failures = vec![];

@@ -141,13 +141,7 @@ fn scripts_run_in_the_sqlite3_shell() {
         eprintln!("note: sqlite3 shell not found; skipping the shell test");
         return;
     };
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
+    let files = scenario_files();
     let only = std::env::var("SCENARIO").ok();
     let mut failures = vec![];
     let mut ran = 0;

@@ -31,6 +31,18 @@ pub fn blog_project() -> Project {
     p
 }
 
+/// The scenario files `tests/scenarios/*.toml`, sorted.
+pub fn scenario_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// A temporary project folder.
 pub struct Project {
     pub dir: tempfile::TempDir,
