@@ -10,10 +10,9 @@
 #[path = "util/mod.rs"]
 mod util;
 
-use dbm::diff::{self, Renames};
-use dbm::model::{Check, Column, Schema};
-use dbm::plan::{self, PlanOptions};
-use dbm::{inspect, model, workflow};
+use dbm::internals::{canonical, create_all, diff, plan};
+use dbm::model::{self, Check, Column, Schema};
+use dbm::{PlanOptions, Reserved};
 use rusqlite::Connection;
 use std::time::Duration;
 use util::*;
@@ -77,12 +76,12 @@ fn main() {
         let reps = if n >= 5_000 { 3 } else { 5 };
         let conn = Connection::open_in_memory().expect("open");
         conn.execute_batch(&ddl(n)).expect("build schema");
-        let live = inspect::inspect(&conn).expect("inspect");
+        let reserved = Reserved::default();
+        let live = dbm::inspect(&conn, &reserved).expect("inspect");
         assert_eq!(live.tables.len(), n);
         let want = declared(&live, n);
-        let target = diff::canonical(&want).expect("canonical");
-        let renames = Renames::default();
-        let changes = diff::diff(&live, &target, &renames);
+        let target = canonical(&want).expect("canonical");
+        let changes = diff(&live, &target);
         assert_eq!(changes.len(), 1, "one AlterTable expected: {changes:?}");
         let toml = model::file::write(&want);
         let empty = Connection::open_in_memory().expect("open");
@@ -94,7 +93,7 @@ fn main() {
                 t: time_median(reps, f),
             });
         };
-        let creates = plan::create_all(&want);
+        let creates = create_all(&want);
         add("baseline: SQLite runs the N CREATEs", &mut || {
             let c = Connection::open_in_memory().expect("open");
             for stmt in &creates {
@@ -105,29 +104,29 @@ fn main() {
             model::file::parse(&toml, "bench.toml").expect("parse");
         });
         add("inspect", &mut || {
-            inspect::inspect(&conn).expect("inspect");
+            dbm::inspect(&conn, &reserved).expect("inspect");
         });
-        add("diff::canonical", &mut || {
-            diff::canonical(&want).expect("canonical");
+        add("normalize::canonical", &mut || {
+            canonical(&want).expect("canonical");
         });
         add("diff::diff", &mut || {
-            assert_eq!(diff::diff(&live, &target, &renames).len(), 1);
+            assert_eq!(diff(&live, &target).len(), 1);
         });
         let nothing = Schema::default();
         add("diff::diff (initial, from empty)", &mut || {
-            assert_eq!(diff::diff(&nothing, &target, &renames).len(), n);
+            assert_eq!(diff(&nothing, &target).len(), n);
         });
         add("plan::plan", &mut || {
-            plan::plan(&changes, &live, &target, &opts).expect("plan");
+            plan(&changes, &live, &target, &opts).expect("plan");
         });
-        add("workflow::generate", &mut || {
-            let m = workflow::generate(&conn, &want, 1, &opts)
+        add("generate", &mut || {
+            let m = dbm::generate(&conn, &reserved, &want, 1, &opts)
                 .expect("generate")
                 .expect("a migration");
             assert!(m.up_sql.contains("ADD COLUMN"), "{}", m.up_sql);
         });
         add("generate (initial)", &mut || {
-            workflow::generate(&empty, &want, 1, &opts)
+            dbm::generate(&empty, &reserved, &want, 1, &opts)
                 .expect("generate")
                 .expect("a migration");
         });
@@ -171,11 +170,7 @@ fn main() {
             .unwrap_or(f64::NAN)
     };
     println!("\nratio to the SQLite baseline (the same N CREATE statements, executed alone):");
-    for stage in [
-        "diff::canonical",
-        "workflow::generate",
-        "generate (initial)",
-    ] {
+    for stage in ["normalize::canonical", "generate", "generate (initial)"] {
         let cells: Vec<String> = sizes
             .iter()
             .map(|&n| {

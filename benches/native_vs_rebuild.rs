@@ -9,11 +9,8 @@
 #[path = "util/mod.rs"]
 mod util;
 
-use dbm::apply::{self, ApplyOptions, BackupPolicy};
 use dbm::model::{Check, Column, Schema};
-use dbm::plan::PlanOptions;
-use dbm::repository::Repository;
-use dbm::{inspect, workflow};
+use dbm::{ApplyOptions, BackupPolicy, PlanOptions, Repository, Reserved};
 use rusqlite::Connection;
 use std::time::{Duration, Instant};
 use util::*;
@@ -104,20 +101,26 @@ fn main() {
             let conn = Connection::open(&template).expect("open");
             conn.execute_batch(SCHEMA).expect("schema");
             fill(&conn, n);
-            let live = inspect::inspect(&conn).expect("inspect");
+            let live = dbm::inspect(&conn, &Reserved::default()).expect("inspect");
             for (k, v) in VARIANTS.iter().enumerate() {
                 let (repo, _) = Repository::create(
                     &dir.path().join(format!("repo-{n}-{k}")),
                     &format!("bench{k}"),
                 )
                 .expect("repo");
-                apply::version_control(&conn, &repo, 0).expect("version control");
+                dbm::version_control(&conn, &repo, 0).expect("version control");
                 let opts = PlanOptions {
                     min_sqlite: v.min_sqlite,
                 };
-                let m = workflow::generate(&conn, &declared(&live, v.check), 1, &opts)
-                    .expect("generate")
-                    .expect("a migration");
+                let m = dbm::generate(
+                    &conn,
+                    &dbm::reserved(&repo),
+                    &declared(&live, v.check),
+                    1,
+                    &opts,
+                )
+                .expect("generate")
+                .expect("a migration");
                 assert_eq!(
                     m.up_sql.contains("INSERT INTO"),
                     v.rebuild,
@@ -149,7 +152,7 @@ fn main() {
                     ..ApplyOptions::default()
                 };
                 let t = Instant::now();
-                let r = apply::upgrade(&mut conn, repo, None, &opts).expect("upgrade");
+                let r = dbm::upgrade(&mut conn, repo, None, &opts).expect("upgrade");
                 times[k].push(t.elapsed());
                 assert_eq!(r.steps, vec![(0, 1)]);
                 let cols: i64 = conn
@@ -170,7 +173,7 @@ fn main() {
             ));
         }
     }
-    println!("native_vs_rebuild: applied with apply::upgrade (no backup), median wall time");
+    println!("native_vs_rebuild: applied with dbm::upgrade (no backup), median wall time");
     println!("| N rows | change | ms | x plain ADD COLUMN |");
     println!("|---|---|---|---|");
     for l in lines {

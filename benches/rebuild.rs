@@ -10,10 +10,7 @@
 #[path = "util/mod.rs"]
 mod util;
 
-use dbm::apply::{self, ApplyOptions, BackupPolicy};
-use dbm::plan::PlanOptions;
-use dbm::repository::Repository;
-use dbm::{inspect, workflow};
+use dbm::{ApplyOptions, BackupPolicy, PlanOptions, Repository, Reserved};
 use rusqlite::Connection;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -74,7 +71,7 @@ fn fill(conn: &Connection, n: usize) {
 }
 
 fn declared(conn: &Connection) -> dbm::model::Schema {
-    let mut s = inspect::inspect(conn).expect("inspect");
+    let mut s = dbm::inspect(conn, &Reserved::default()).expect("inspect");
     let note = s
         .table_mut("item")
         .and_then(|t| t.column_mut("note"))
@@ -96,13 +93,19 @@ fn child(args: &[String]) {
     let (mut gen_s, mut apply_s) = (Duration::ZERO, Duration::ZERO);
     match mode.as_str() {
         "idle" => {
-            let _ = inspect::inspect(&conn).expect("inspect");
+            let _ = dbm::inspect(&conn, &Reserved::default()).expect("inspect");
         }
         "dbm" | "dbm-backup" => {
             let t = Instant::now();
-            let m = workflow::generate(&conn, &declared(&conn), 1, &PlanOptions::default())
-                .expect("generate")
-                .expect("a migration");
+            let m = dbm::generate(
+                &conn,
+                &Reserved::default(),
+                &declared(&conn),
+                1,
+                &PlanOptions::default(),
+            )
+            .expect("generate")
+            .expect("a migration");
             gen_s = t.elapsed();
             assert!(
                 m.up_sql.contains("INSERT INTO"),
@@ -120,7 +123,7 @@ fn child(args: &[String]) {
             };
             let t = Instant::now();
             // A borrowed connection: the app keeps using it afterwards.
-            let report = apply::upgrade(&mut conn, &repo, None, &opts).expect("upgrade");
+            let report = dbm::upgrade(&mut conn, &repo, None, &opts).expect("upgrade");
             apply_s = t.elapsed();
             assert_eq!(report.steps, vec![(0, 1)]);
             assert_eq!(report.backup.is_some(), mode == "dbm-backup");
@@ -185,12 +188,18 @@ fn main() {
             let conn = Connection::open(&template).expect("open template");
             conn.execute_batch(SCHEMA).expect("schema");
             fill(&conn, n);
-            apply::version_control(&conn, &repo, 0).expect("version control");
+            dbm::version_control(&conn, &repo, 0).expect("version control");
             // The version the children apply: generated once here, byte-identical to what
             // each child's own (timed) generate produces.
-            let m = workflow::generate(&conn, &declared(&conn), 1, &PlanOptions::default())
-                .expect("generate")
-                .expect("a migration");
+            let m = dbm::generate(
+                &conn,
+                &Reserved::default(),
+                &declared(&conn),
+                1,
+                &PlanOptions::default(),
+            )
+            .expect("generate")
+            .expect("a migration");
             repo.write_version(&m.slug, &m.up_sql, &m.down_sql)
                 .expect("write version");
             if n == counts[0] {
@@ -217,11 +226,15 @@ fn main() {
             }
         }
         // Same schema from both: the comparison is between equal results.
-        let a = inspect::inspect(&Connection::open(dir.path().join("work-dbm.db")).unwrap())
-            .expect("inspect dbm result");
-        let b = inspect::inspect(&Connection::open(dir.path().join("work-hand.db")).unwrap())
-            .expect("inspect hand result");
-        let left = workflow::differences(&a, &b);
+        let a = Connection::open(dir.path().join("work-dbm.db")).unwrap();
+        let b = dbm::inspect(
+            &Connection::open(dir.path().join("work-hand.db")).unwrap(),
+            &Reserved::default(),
+        )
+        .expect("inspect hand result");
+        let left = dbm::compare(&a, &Reserved::default(), &b)
+            .expect("compare")
+            .changes();
         assert!(left.is_empty(), "dbm and hand-written differ: {left:?}");
         for (mode, runs) in &results {
             let med = |k: &str| {

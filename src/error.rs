@@ -1,27 +1,124 @@
-//! The library's typed error. The binary adds context with anyhow at its edge.
+//! The library's typed error. Variants carry what a caller matches on (versions, files,
+//! lines, tables, counts); `Display` gives the message the command line prints.
 
+use crate::apply::ApplyReport;
+use crate::precheck::Offence;
+use crate::script::Direction;
+use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// A model-file error, located in the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct ModelError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
 
 /// Everything that can go wrong in dbm's library.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
+    /// A model file that does not parse or does not hold together.
     #[error(transparent)]
-    Model(#[from] crate::model::file::ModelError),
-    #[error("invalid model: {0}")]
-    InvalidModel(String),
-    #[error("{path}: {message}")]
+    Model(#[from] ModelError),
+    /// A model built in code that does not hold together.
+    #[error("invalid model: {message}")]
+    InvalidModel {
+        table: Option<String>,
+        message: String,
+    },
+    /// SQLite refuses the DDL rendered from the model.
+    #[error("invalid model: SQLite rejects the model: {message}\n  in: {statement}")]
+    ModelRejected { statement: String, message: String },
+    /// A file could not be read or written.
+    #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
-    #[error("{0}")]
-    Repository(String),
-    #[error("cannot read the schema of the database: {0}")]
-    Inspect(String),
-    #[error("not supported: {0}")]
-    Unsupported(String),
-    #[error("{0}")]
-    Verify(String),
-    #[error("{0}")]
-    Apply(String),
-    /// A migration script failed; `statement` is 1-based, `line` is where it starts.
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+    /// The live schema holds something dbm cannot read.
+    #[error("cannot read the schema of the database: {kind} `{name}`: {message}")]
+    Inspect {
+        kind: &'static str,
+        name: String,
+        message: String,
+    },
+    /// A schema object SQLite has that dbm cannot migrate (virtual tables, a rebuild that
+    /// would lose every row...).
+    #[error("not supported: {reason}")]
+    Unsupported { table: String, reason: String },
+    /// A generated script failed its replay on a schema-only copy: nothing was written.
+    #[error("refusing to write the migration: the generated {} script fails on a schema-only copy of the database: {message}", direction.as_str())]
+    VerifyFailed {
+        direction: Direction,
+        message: String,
+    },
+    /// A generated script ran on the copy but did not give the schema it must give.
+    #[error("refusing to write the migration: the generated {} script {}; still different:\n  {}", direction.as_str(), match direction { Direction::Up => "does not reach the model", Direction::Down => "does not restore the old schema" }, remaining.join("\n  "))]
+    VerifyMismatch {
+        direction: Direction,
+        remaining: Vec<String>,
+    },
+    /// Rows of the live database that the migration's new constraints would reject.
+    #[error("the existing data does not fit the new schema; no script written:\n{}\nFix the rows (or the model), or write a data migration with `dbm script`.", offences.iter().map(|o| format!("  {}: {} row{} would fail", o.change, o.rows, if o.rows == 1 { "" } else { "s" })).collect::<Vec<_>>().join("\n"))]
+    DataDoesNotFit {
+        offences: Vec<Offence>,
+        /// The rename hints that came with the refused migration.
+        hints: Vec<String>,
+    },
+    /// The database has no control row for this repository.
+    #[error("the database is not under version control for repository {repository_id:?} (no row in {table}); run `dbm version-control` first")]
+    NotControlled {
+        repository_id: String,
+        table: String,
+    },
+    /// The control table holds a version that is not a version.
+    #[error("{table} holds {}", match version { Some(v) => format!("a negative version {v}"), None => format!("a NULL version for repository {repository_id:?}") })]
+    BadVersionRow {
+        table: String,
+        repository_id: String,
+        version: Option<i64>,
+    },
+    /// A `migrate_history` row that dbm did not write.
+    #[error("migrate_history row {id} has an unknown direction {direction:?}")]
+    BadHistoryRow { id: i64, direction: String },
+    /// A version the repository does not have.
+    #[error("version {version} does not exist (the repository's latest version is {latest})")]
+    NoSuchVersion { version: u64, latest: u64 },
+    /// An upgrade to a version the repository does not have.
+    #[error("cannot upgrade to version {target}: it does not exist (the repository's latest version is {latest})")]
+    UpgradeTargetMissing { target: u64, latest: u64 },
+    /// A downgrade from version 0.
+    #[error("the database is at version 0: there is nothing below it to downgrade to")]
+    AtBottom,
+    /// The database's version is above the repository's latest.
+    #[error("the database is at version {current} but the repository {} only goes up to {latest} (wrong repository, or missing scripts?)", root.display())]
+    AboveLatest {
+        current: u64,
+        latest: u64,
+        root: PathBuf,
+    },
+    /// `migrate` needs the database at the repository's latest version.
+    #[error("the database is at version {current} but the repository has version {latest}; run `dbm upgrade` first")]
+    Behind { current: u64, latest: u64 },
+    /// A target in the wrong direction for the command.
+    #[error("{}", wrong_direction(*current, *target, *upgrade))]
+    WrongDirection {
+        current: u64,
+        target: u64,
+        /// True for an upgrade to a lower version, false for a downgrade to a higher one.
+        upgrade: bool,
+    },
+    /// Another migrator moved the database to a version this step did not expect.
+    #[error("database is at version {found}, expected {expected}")]
+    AtVersion { found: u64, expected: u64 },
+    /// Applied scripts changed since they were applied.
+    #[error("applied script(s) changed since they were applied:\n  {}\nrestore them, or pass --allow-modified to proceed anyway", scripts.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Modified { scripts: Vec<ModifiedScript> },
+    /// A script failed; `statement` is 1-based, `line` is where it starts.
     #[error("{}: statement {statement} (line {line}) failed: {message}\n    {sql}", file.display())]
     Script {
         file: PathBuf,
@@ -30,16 +127,172 @@ pub enum Error {
         sql: String,
         message: String,
     },
+    /// The script left foreign-key violations; the step was rolled back.
+    #[error("{}: foreign key violations after the script, rolled back: {}", file.display(), violations.iter().map(|(t, n)| format!("{t} ({n} rows)")).collect::<Vec<_>>().join(", "))]
+    ForeignKeys {
+        file: PathBuf,
+        /// (table, rows violating) per table.
+        violations: Vec<(String, i64)>,
+    },
+    /// The control row vanished while a step ran.
+    #[error("the control row of repository {repository_id:?} disappeared during {}", file.display())]
+    ControlRowVanished {
+        repository_id: String,
+        file: PathBuf,
+    },
+    /// The borrowed connection is inside a transaction: each version needs its own, and
+    /// foreign keys cannot be switched off inside one.
+    #[error("the connection has an open transaction; dbm needs to run each version in its own transaction")]
+    OpenTransaction,
+    /// `PRAGMA foreign_keys = OFF` did not take.
+    #[error("could not switch foreign keys off on this connection")]
+    ForeignKeysStayOn,
     /// Another connection held the write lock for longer than the busy timeout.
     #[error("database is locked by another migrator (waited {waited_secs} s)")]
     Locked { waited_secs: u64 },
-    #[error("{0}")]
-    Usage(String),
+    /// The copy before a destructive step failed.
+    #[error("backup to {} failed: {message}", path.display())]
+    Backup { path: PathBuf, message: String },
+    /// Offline SQL from a version to itself.
+    #[error("nothing to do: from and to are both {version}")]
+    NothingToDo { version: u64 },
+    /// A round trip (`dbm test`) found a version whose schema differs.
+    #[error("{label}: {step} does not give the schema of version {version}:\n  {}", differences.join("\n  "))]
+    RoundTrip {
+        label: String,
+        step: String,
+        version: u64,
+        differences: Vec<String>,
+    },
+    /// `source` stopped an upgrade or downgrade after it had done something: `report` says
+    /// which versions were applied (the database is at the last one) and where the backup is.
+    #[error("{source}")]
+    Stopped {
+        report: ApplyReport,
+        source: Box<Error>,
+    },
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 
+fn wrong_direction(current: u64, target: u64, upgrade: bool) -> String {
+    if upgrade {
+        format!("the database is at version {current}, above {target} (use downgrade: `dbm downgrade {target}`)")
+    } else if target > current {
+        format!("cannot downgrade to version {target}: the database is at version {current}, below {target} (the target must be lower; use `dbm upgrade {target}`)")
+    } else {
+        format!("cannot downgrade to version {target}: the database is at version {current} (the target must be lower)")
+    }
+}
+
+/// An applied script that changed since it was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModifiedScript {
+    pub file: PathBuf,
+    pub version: u64,
+    /// SHA-256 recorded when it was applied, and now.
+    pub recorded: String,
+    pub now: String,
+}
+
+impl fmt::Display for ModifiedScript {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (version {}: applied with checksum {}, now {})",
+            self.file.display(),
+            self.version,
+            &self.recorded[..self.recorded.len().min(12)],
+            &self.now[..self.now.len().min(12)]
+        )
+    }
+}
+
+/// What is wrong with a repository folder.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RepositoryError {
+    #[error("no repository at {}; run `dbm create`", root.display())]
+    NotFound { root: PathBuf },
+    #[error("{} is a file, not a repository folder", path.display())]
+    NotAFolder { path: PathBuf },
+    #[error("cannot create a repository at {}: it is a file, not a folder", root.display())]
+    CreateOverFile { root: PathBuf },
+    #[error("invalid repository id {id:?}")]
+    InvalidId { id: String },
+    #[error("{} is not a repository: {} is missing; run `dbm create`", root.display(), config.display())]
+    MissingConfig { root: PathBuf, config: PathBuf },
+    #[error("{} is missing or not a folder", dir.display())]
+    MissingVersions { dir: PathBuf },
+    #[error("{} is a file, not a folder", dir.display())]
+    VersionsNotAFolder { dir: PathBuf },
+    /// `migrate.cfg` does not parse; `line` is 0 for a missing setting.
+    #[error("{}: {}{message}", file.display(), if *line > 0 { format!("line {line}: ") } else { String::new() })]
+    Config {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+    /// The scripts in `versions/` break the naming rules.
+    #[error("invalid repository {}:\n  {}", root.display(), problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Invalid {
+        root: PathBuf,
+        problems: Vec<ScriptProblem>,
+    },
+}
+
+/// One broken rule of `versions/`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScriptProblem {
+    #[error("{}: not a version script name (expected NNN_slug.up.sql or NNN_slug.down.sql, NNN >= 1)", file.display())]
+    BadName { file: PathBuf },
+    #[error("version {version} is claimed by more than one script (two branches merged? renumber one): {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "))]
+    Duplicate { version: u64, files: Vec<PathBuf> },
+    #[error("version {version}: up and down scripts have different names: {} and {}", up.display(), down.display())]
+    NamesDiffer {
+        version: u64,
+        up: PathBuf,
+        down: PathBuf,
+    },
+    #[error("{}: up script without its .down.sql", up.display())]
+    MissingDown { up: PathBuf },
+    #[error("{}: down script without its .up.sql", down.display())]
+    MissingUp { down: PathBuf },
+    #[error("gap in version numbering: version {missing} is missing before {} (versions must be 1..=N)", next.display())]
+    Gap { missing: u64, next: PathBuf },
+}
+
 /// dbm's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The error behind a [`Error::Stopped`] (the error itself otherwise).
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::Stopped { source, .. } => source.root(),
+            e => e,
+        }
+    }
+}
+
+/// Whether SQLite reported a busy or locked database.
+pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// A busy error as [`Error::Locked`] after waiting `waited`; anything else as it is.
+pub(crate) fn map_busy(e: rusqlite::Error, waited: Duration) -> Error {
+    if is_busy(&e) {
+        Error::Locked {
+            waited_secs: waited.as_millis().div_ceil(1000) as u64,
+        }
+    } else {
+        Error::Sqlite(e)
+    }
+}

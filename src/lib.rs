@@ -1,19 +1,123 @@
-//! dbm: schema migrations for SQLite.
+//! dbm: schema migrations for SQLite. Declare the schema (TOML, or Rust with the builder);
+//! dbm compares it with the live database, writes the next numbered up and down SQL scripts
+//! (verified on a scratch copy before they are written) and applies them, one transaction
+//! per version, on a connection you lend it.
 //!
-//! Pipeline (one module per stage, see ARCHITECTURE.md):
-//! [`model`] → [`inspect`] → [`diff`] → [`plan`] → [`repository`] → [`apply`] → [`cli`].
+//! One function per use case: [`migrate`] (or [`draft`] then [`Draft::apply`]), [`generate`],
+//! [`upgrade`] / [`downgrade`], [`status`], [`round_trip`] (`dbm test`), [`compare`] (diff and check), [`lint`].
+//! The `dbm` command line (feature `cli`, on by default) parses arguments, calls one of them
+//! and prints.
+//!
+//! ```
+//! use dbm::{col, table, MigrateOptions, Repository, SchemaBuilder};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let (repo, _) = Repository::create(&dir.path().join("db_repository"), "app")?;
+//! let mut conn = rusqlite::Connection::open(dir.path().join("app.db"))?;
+//! dbm::version_control(&conn, &repo, 0)?;
+//! let model = SchemaBuilder::new()
+//!     .table(table("user").column(col("id", "integer").primary_key()))
+//!     .build()?;
+//! let done = dbm::migrate(&mut conn, &repo, &model, &MigrateOptions::default())?;
+//! assert_eq!(done.map(|d| d.files.version), Some(1));
+//! assert_eq!(dbm::db_version(&conn, &repo)?, Some(1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The pipeline behind it (one module per stage, see ARCHITECTURE.md): model → normalise →
+//! inspect → diff → plan → repository → apply.
 
-pub mod apply;
-pub mod cli;
-pub mod config;
-pub mod diff;
-pub mod error;
-pub mod inspect;
-pub mod lint;
+mod apply;
+mod diff;
+mod error;
+mod exec;
+mod inspect;
 pub mod model;
-pub mod plan;
-pub mod repository;
-pub mod sql;
-pub mod workflow;
+mod normalize;
+mod ops;
+mod plan;
+mod precheck;
+mod repository;
+mod risk;
+mod script;
+mod sql;
 
-pub use error::{Error, Result};
+#[cfg(feature = "cli")]
+pub mod cli;
+
+pub use apply::{
+    adopt_if_empty, apply_version, check_applied, db_version, downgrade, downgrade_sql,
+    drop_version_control, history, pending, reserved, upgrade, upgrade_sql, version_control,
+    ApplyOptions, ApplyReport, BackupPolicy, HistoryRow, PendingStep, Step, StepOutcome,
+    HISTORY_TABLE,
+};
+pub use diff::Described;
+pub use error::{Error, ModelError, ModifiedScript, RepositoryError, Result, ScriptProblem};
+pub use model::builder::{col, table, ColumnBuilder, SchemaBuilder, TableBuilder};
+pub use model::{Reserved, Schema};
+pub use ops::compare::{compare, Comparison};
+pub use ops::generate::{generate, Migration};
+pub use ops::lint::{lint, Finding, LintFinding};
+pub use ops::migrate::{draft, migrate, Draft, MigrateOptions, Migrated};
+pub use ops::roundtrip::{round_trip, TestEvent};
+pub use ops::status::{status, Drift, Status};
+pub use plan::PlanOptions;
+pub use precheck::Offence;
+pub use repository::{checksum, slugify, Repository, VersionFiles, DEFAULT_VERSION_TABLE};
+pub use risk::{Hazard, Risk};
+pub use script::Direction;
+
+/// Reads the user's schema from a live database, leaving out the `reserved` tables (see
+/// [`reserved`] for a repository's).
+pub fn inspect(conn: &rusqlite::Connection, reserved: &Reserved) -> Result<Schema> {
+    inspect::inspect(conn, reserved)
+}
+
+/// Stage functions for the benchmarks, which time each stage alone. Not a stable API.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals {
+    use crate::{PlanOptions, Reserved, Result, Schema};
+
+    /// A change list, opaque.
+    #[derive(Debug)]
+    pub struct Changes(Vec<crate::diff::Change>);
+
+    impl Changes {
+        pub fn len(&self) -> usize {
+            self.0.len()
+        }
+        pub fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+    }
+
+    /// The diff stage alone (no rename hints).
+    pub fn diff(from: &Schema, to: &Schema) -> Changes {
+        Changes(crate::diff::diff(
+            from,
+            to,
+            &crate::diff::Renames::default(),
+        ))
+    }
+
+    /// The plan stage alone; the number of statements.
+    pub fn plan(
+        changes: &Changes,
+        from: &Schema,
+        to: &Schema,
+        opts: &PlanOptions,
+    ) -> Result<usize> {
+        crate::plan::plan(&changes.0, from, to, opts).map(|p| p.statements.len())
+    }
+
+    /// The canonical form of a model (normalise stage).
+    pub fn canonical(model: &Schema) -> Result<Schema> {
+        crate::normalize::canonical(model, &Reserved::default())
+    }
+
+    /// The DDL that creates a schema in an empty database.
+    pub fn create_all(schema: &Schema) -> Vec<String> {
+        crate::model::ddl::create_all(schema)
+    }
+}

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RepositoryError, Result, ScriptProblem};
+use crate::script::Direction;
 
 /// The control table's name unless `migrate.cfg` says otherwise.
 pub const DEFAULT_VERSION_TABLE: &str = "migrate_version";
@@ -36,8 +37,14 @@ pub struct VersionFiles {
     pub down: PathBuf,
 }
 
-fn repo_err(msg: impl Into<String>) -> Error {
-    Error::Repository(msg.into())
+impl VersionFiles {
+    /// The script that runs in `direction`.
+    pub fn script(&self, direction: Direction) -> &Path {
+        match direction {
+            Direction::Up => &self.up,
+            Direction::Down => &self.down,
+        }
+    }
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> Error {
@@ -52,23 +59,21 @@ impl Repository {
     /// repository and whether `migrate.cfg` was newly written; an existing repository is opened.
     pub fn create(root: &Path, repository_id: &str) -> Result<(Repository, bool)> {
         if root.exists() && !root.is_dir() {
-            return Err(repo_err(format!(
-                "cannot create a repository at {}: it is a file, not a folder",
-                root.display()
-            )));
+            return Err(RepositoryError::CreateOverFile {
+                root: root.to_path_buf(),
+            }
+            .into());
         }
         if repository_id.trim().is_empty() || repository_id.contains(['\n', '\r']) {
-            return Err(Error::Usage(format!(
-                "invalid repository id {repository_id:?}"
-            )));
+            return Err(RepositoryError::InvalidId {
+                id: repository_id.to_string(),
+            }
+            .into());
         }
         fs::create_dir_all(root).map_err(|e| io_err(root, e))?;
         let versions = root.join(VERSIONS_DIR);
         if versions.exists() && !versions.is_dir() {
-            return Err(repo_err(format!(
-                "{} is a file, not a folder",
-                versions.display()
-            )));
+            return Err(RepositoryError::VersionsNotAFolder { dir: versions }.into());
         }
         fs::create_dir_all(&versions).map_err(|e| io_err(&versions, e))?;
         let cfg = root.join(CONFIG_FILE);
@@ -87,24 +92,24 @@ impl Repository {
     /// Opens an existing repository, reading `migrate.cfg`.
     pub fn open(root: &Path) -> Result<Repository> {
         if !root.exists() {
-            return Err(repo_err(format!(
-                "no repository at {}; run `dbm create`",
-                root.display()
-            )));
+            return Err(RepositoryError::NotFound {
+                root: root.to_path_buf(),
+            }
+            .into());
         }
         if !root.is_dir() {
-            return Err(repo_err(format!(
-                "{} is a file, not a repository folder",
-                root.display()
-            )));
+            return Err(RepositoryError::NotAFolder {
+                path: root.to_path_buf(),
+            }
+            .into());
         }
         let cfg = root.join(CONFIG_FILE);
         if !cfg.is_file() {
-            return Err(repo_err(format!(
-                "{} is not a repository: {} is missing; run `dbm create`",
-                root.display(),
-                cfg.display()
-            )));
+            return Err(RepositoryError::MissingConfig {
+                root: root.to_path_buf(),
+                config: cfg,
+            }
+            .into());
         }
         let text = fs::read_to_string(&cfg).map_err(|e| io_err(&cfg, e))?;
         let settings = parse_config(&cfg, &text)?;
@@ -112,8 +117,9 @@ impl Repository {
             .get("repository_id")
             .filter(|v| !v.is_empty())
             .cloned()
-            .ok_or_else(|| Error::File {
-                path: cfg.clone(),
+            .ok_or_else(|| RepositoryError::Config {
+                file: cfg.clone(),
+                line: 0,
                 message: "missing `repository_id` in [db_settings]".into(),
             })?;
         let version_table = settings
@@ -138,10 +144,7 @@ impl Repository {
     pub fn versions(&self) -> Result<Vec<VersionFiles>> {
         let dir = self.versions_dir();
         if !dir.is_dir() {
-            return Err(repo_err(format!(
-                "{} is missing or not a folder",
-                dir.display()
-            )));
+            return Err(RepositoryError::MissingVersions { dir }.into());
         }
         let mut names = vec![];
         for entry in fs::read_dir(&dir).map_err(|e| io_err(&dir, e))? {
@@ -160,7 +163,7 @@ impl Repository {
         }
         names.sort();
 
-        let mut problems: Vec<String> = vec![];
+        let mut problems: Vec<ScriptProblem> = vec![];
         // version -> (ups, downs) as (slug, file name)
         let mut by_version: BTreeMap<u64, (Vec<Named>, Vec<Named>)> = BTreeMap::new();
         for name in &names {
@@ -170,38 +173,29 @@ impl Repository {
                     let list = if up { &mut e.0 } else { &mut e.1 };
                     list.push((slug, name.clone()));
                 }
-                None => problems.push(format!(
-                    "{}: not a version script name (expected NNN_slug.up.sql or NNN_slug.down.sql, NNN >= 1)",
-                    dir.join(name).display()
-                )),
+                None => problems.push(ScriptProblem::BadName {
+                    file: dir.join(name),
+                }),
             }
         }
 
         let mut out = vec![];
         for (&version, (ups, downs)) in &by_version {
-            let list = |v: &[(String, String)]| {
-                v.iter()
-                    .map(|(_, n)| dir.join(n).display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
             if ups.len() > 1 || downs.len() > 1 {
-                let mut all: Vec<(String, String)> = ups.clone();
-                all.extend(downs.iter().cloned());
-                problems.push(format!(
-                    "version {version} is claimed by more than one script (two branches merged? renumber one): {}",
-                    list(&all)
-                ));
+                problems.push(ScriptProblem::Duplicate {
+                    version,
+                    files: ups.iter().chain(downs).map(|(_, n)| dir.join(n)).collect(),
+                });
                 continue;
             }
             match (ups.first(), downs.first()) {
                 (Some((us, un)), Some((ds, dn))) => {
                     if us != ds {
-                        problems.push(format!(
-                            "version {version}: up and down scripts have different names: {} and {}",
-                            dir.join(un).display(),
-                            dir.join(dn).display()
-                        ));
+                        problems.push(ScriptProblem::NamesDiffer {
+                            version,
+                            up: dir.join(un),
+                            down: dir.join(dn),
+                        });
                         continue;
                     }
                     out.push(VersionFiles {
@@ -211,14 +205,12 @@ impl Repository {
                         down: dir.join(dn),
                     });
                 }
-                (Some((_, un)), None) => problems.push(format!(
-                    "{}: up script without its .down.sql",
-                    dir.join(un).display()
-                )),
-                (None, Some((_, dn))) => problems.push(format!(
-                    "{}: down script without its .up.sql",
-                    dir.join(dn).display()
-                )),
+                (Some((_, un)), None) => {
+                    problems.push(ScriptProblem::MissingDown { up: dir.join(un) })
+                }
+                (None, Some((_, dn))) => {
+                    problems.push(ScriptProblem::MissingUp { down: dir.join(dn) })
+                }
                 (None, None) => {}
             }
         }
@@ -228,20 +220,21 @@ impl Repository {
                 let next = by_version
                     .get(&version)
                     .and_then(|(u, d)| u.first().or(d.first()))
-                    .map(|(_, n)| dir.join(n).display().to_string())
+                    .map(|(_, n)| dir.join(n))
                     .unwrap_or_default();
-                problems.push(format!(
-                    "gap in version numbering: version {expected} is missing before {next} (versions must be 1..=N)"
-                ));
+                problems.push(ScriptProblem::Gap {
+                    missing: expected,
+                    next,
+                });
                 break;
             }
         }
         if !problems.is_empty() {
-            return Err(repo_err(format!(
-                "invalid repository {}:\n  {}",
-                self.root.display(),
-                problems.join("\n  ")
-            )));
+            return Err(RepositoryError::Invalid {
+                root: self.root.clone(),
+                problems,
+            }
+            .into());
         }
         Ok(out)
     }
@@ -257,31 +250,38 @@ impl Repository {
         let latest = all.last().map_or(0, |v| v.version);
         all.into_iter()
             .find(|v| v.version == version)
-            .ok_or_else(|| {
-                repo_err(format!(
-                "version {version} does not exist (the repository's latest version is {latest})"
-            ))
-            })
+            .ok_or(Error::NoSuchVersion { version, latest })
+    }
+
+    /// Where the scripts of `version` with `slug` go: `versions/NNN_slug.{up,down}.sql`.
+    pub fn planned(&self, version: u64, slug: &str) -> VersionFiles {
+        let slug = slugify(slug);
+        let dir = self.versions_dir();
+        VersionFiles {
+            version,
+            up: dir.join(format!("{version:03}_{slug}.up.sql")),
+            down: dir.join(format!("{version:03}_{slug}.down.sql")),
+            slug,
+        }
     }
 
     /// Writes the next version's two scripts. Never overwrites an existing file; each file is
     /// written under a temporary name first, so a crash leaves no half-written script.
     pub fn write_version(&self, slug: &str, up_sql: &str, down_sql: &str) -> Result<VersionFiles> {
-        let version = self.latest()? + 1;
-        let slug = slugify(slug);
-        let dir = self.versions_dir();
-        let files = VersionFiles {
-            version,
-            up: dir.join(format!("{version:03}_{slug}.up.sql")),
-            down: dir.join(format!("{version:03}_{slug}.down.sql")),
-            slug,
-        };
+        let files = self.planned(self.latest()? + 1, slug);
+        self.write_planned(&files, up_sql, down_sql)?;
+        Ok(files)
+    }
+
+    /// Writes a version's two scripts exactly where `files` says (see [`Repository::planned`]);
+    /// never overwrites, leaves neither behind on failure.
+    pub fn write_planned(&self, files: &VersionFiles, up_sql: &str, down_sql: &str) -> Result<()> {
         write_new_file(&files.up, up_sql.as_bytes())?;
         if let Err(e) = write_new_file(&files.down, down_sql.as_bytes()) {
             let _ = fs::remove_file(&files.up);
             return Err(e);
         }
-        Ok(files)
+        Ok(())
     }
 
     /// Removes a version's two scripts (undoes [`Repository::write_version`]).
@@ -321,7 +321,7 @@ fn parse_script_name(name: &str) -> Option<(u64, String, bool)> {
 }
 
 /// Reads `key=value` (or `key: value`) lines of the `[db_settings]` section; `#`/`;` comments.
-fn parse_config(path: &Path, text: &str) -> Result<BTreeMap<String, String>> {
+fn parse_config(path: &Path, text: &str) -> Result<BTreeMap<String, String>, RepositoryError> {
     let mut out = BTreeMap::new();
     let mut section: Option<String> = None;
     for (i, raw) in text.lines().enumerate() {
@@ -329,9 +329,10 @@ fn parse_config(path: &Path, text: &str) -> Result<BTreeMap<String, String>> {
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
-        let bad = |msg: &str| Error::File {
-            path: path.to_path_buf(),
-            message: format!("line {}: {msg}: {raw:?}", i + 1),
+        let bad = |msg: &str| RepositoryError::Config {
+            file: path.to_path_buf(),
+            line: i + 1,
+            message: format!("{msg}: {raw:?}"),
         };
         if line.starts_with('[') {
             let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {

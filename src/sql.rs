@@ -7,17 +7,17 @@ use sqlite3_parser::lexer::sql::Tokenizer;
 use sqlite3_parser::lexer::Scanner;
 
 /// Quotes an identifier: `a"b` → `"a""b"`. Every identifier dbm writes goes through this.
-pub fn ident(name: &str) -> String {
+pub(crate) fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Quotes a string literal: `it's` → `'it''s'`.
-pub fn literal(s: &str) -> String {
+pub(crate) fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
 /// Removes SQL quoting from an identifier token: `"a""b"` → `a"b`, `[x]` → `x`.
-pub fn unquote(raw: &str) -> String {
+pub(crate) fn unquote(raw: &str) -> String {
     let b = raw.as_bytes();
     if b.len() >= 2 {
         match (b[0], b[b.len() - 1]) {
@@ -34,7 +34,7 @@ pub fn unquote(raw: &str) -> String {
 
 /// One token of SQL text with its byte span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tok<'a> {
+pub(crate) struct Tok<'a> {
     pub text: &'a str,
     pub kind: TokenType,
     pub start: usize,
@@ -42,15 +42,14 @@ pub struct Tok<'a> {
 }
 
 /// Tokenizes SQL text (comments and white space dropped). `None` if it does not lex.
-pub fn tokens(sql: &str) -> Option<Vec<Tok<'_>>> {
+pub(crate) fn tokens(sql: &str) -> Option<Vec<Tok<'_>>> {
     let mut s = Scanner::new(Tokenizer::new());
     let input = sql.as_bytes();
     let mut out = vec![];
     loop {
         match s.scan(input) {
             Ok((start, Some((tok, kind)), end)) => {
-                let text = std::str::from_utf8(tok).ok()?;
-                let _ = text;
+                std::str::from_utf8(tok).ok()?;
                 out.push(Tok {
                     text: &sql[start..end],
                     kind,
@@ -75,7 +74,7 @@ fn is_identifier_like(t: &Tok<'_>) -> bool {
 /// A canonical form of SQL text for comparison: tokens separated by one space, identifiers
 /// and keywords unquoted and lower-cased (SQLite folds ASCII case), literals kept verbatim.
 /// Text that does not lex is compared by its trimmed self.
-pub fn normalize(sql: &str) -> String {
+pub(crate) fn normalize(sql: &str) -> String {
     let trimmed = sql.trim().trim_end_matches(';').trim();
     let Some(toks) = tokens(trimmed) else {
         return trimmed.to_string();
@@ -101,8 +100,20 @@ pub fn normalize(sql: &str) -> String {
     out
 }
 
+/// The name keys (ASCII lower case, unquoted) of every identifier and string literal in
+/// `sql`: what [`mentions`] looks for, collected in one pass. `None` if the text does not lex.
+pub(crate) fn mentioned_names(sql: &str) -> Option<std::collections::HashSet<String>> {
+    Some(
+        tokens(sql)?
+            .iter()
+            .filter(|t| is_identifier_like(t) || t.text.starts_with('\''))
+            .map(|t| unquote(t.text).to_ascii_lowercase())
+            .collect(),
+    )
+}
+
 /// Whether `sql` mentions the identifier `name` (quoted or not, any ASCII case) as a token.
-pub fn mentions(sql: &str, name: &str) -> bool {
+pub(crate) fn mentions(sql: &str, name: &str) -> bool {
     match tokens(sql) {
         Some(toks) => toks.iter().any(|t| {
             is_identifier_like(t) && unquote(t.text).eq_ignore_ascii_case(name)
@@ -116,7 +127,7 @@ pub fn mentions(sql: &str, name: &str) -> bool {
 
 /// Whether a default/expression text is a plain literal (number, string, blob, NULL,
 /// TRUE/FALSE), possibly signed: such defaults are allowed by `ALTER TABLE ADD COLUMN`.
-pub fn is_constant_literal(expr: &str) -> bool {
+pub(crate) fn is_constant_literal(expr: &str) -> bool {
     let Some(toks) = tokens(expr.trim()) else {
         return false;
     };
@@ -138,29 +149,6 @@ pub fn is_constant_literal(expr: &str) -> bool {
         }
         _ => false,
     }
-}
-
-/// Removes one pair of outer parentheses that wraps the whole expression.
-pub fn strip_outer_parens(expr: &str) -> &str {
-    let e = expr.trim();
-    if !(e.starts_with('(') && e.ends_with(')')) {
-        return e;
-    }
-    let Some(toks) = tokens(e) else { return e };
-    let mut depth = 0i32;
-    for (i, t) in toks.iter().enumerate() {
-        match t.kind {
-            TokenType::TK_LP => depth += 1,
-            TokenType::TK_RP => {
-                depth -= 1;
-                if depth == 0 && i != toks.len() - 1 {
-                    return e;
-                }
-            }
-            _ => {}
-        }
-    }
-    e[1..e.len() - 1].trim()
 }
 
 #[cfg(test)]
@@ -192,8 +180,6 @@ mod tests {
         assert!(is_constant_literal("NULL"));
         assert!(!is_constant_literal("CURRENT_TIMESTAMP"));
         assert!(!is_constant_literal("(datetime('now'))"));
-        assert_eq!(strip_outer_parens("(a) + (b)"), "(a) + (b)");
-        assert_eq!(strip_outer_parens("((a))"), "(a)");
     }
 
     #[test]

@@ -11,12 +11,10 @@
 
 mod common;
 
-use dbm::diff;
 use dbm::model::{
     Check, Column, FkAction, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique,
 };
-use dbm::plan::{self, PlanOptions};
-use dbm::{inspect, workflow};
+use dbm::{PlanOptions, Reserved};
 use proptest::prelude::*;
 use rusqlite::Connection;
 use std::collections::BTreeMap;
@@ -235,7 +233,7 @@ fn build_named(spec: &[TableSpec], names: &Names) -> Schema {
             if cs.check {
                 t.checks.push(Check {
                     name: None,
-                    expr: format!("length({}) < 1000", dbm::sql::ident(name)),
+                    expr: format!("length({}) < 1000", ident(name)),
                     column: Some(name.into()),
                 });
             }
@@ -251,8 +249,7 @@ fn build_named(spec: &[TableSpec], names: &Names) -> Schema {
                     name: format!("ix_{ti}_{ci}"),
                     unique: false,
                     parts: vec![IndexPart::column(name)],
-                    where_clause: (ci % 2 == 0)
-                        .then(|| format!("{} IS NOT NULL", dbm::sql::ident(name))),
+                    where_clause: (ci % 2 == 0).then(|| format!("{} IS NOT NULL", ident(name))),
                 });
             }
             if let Some(p) = cs.fk {
@@ -283,10 +280,25 @@ fn build_named(spec: &[TableSpec], names: &Names) -> Schema {
     s
 }
 
+/// Quotes an identifier as SQL does.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// What still differs between the database and the model, in words.
+fn differences(conn: &Connection, model: &Schema) -> Vec<String> {
+    dbm::compare(conn, &Reserved::default(), model)
+        .unwrap()
+        .changes()
+        .into_iter()
+        .map(|d| d.text)
+        .collect()
+}
+
 fn create(schema: &Schema) -> Connection {
     let c = Connection::open_in_memory().unwrap();
     c.execute_batch("PRAGMA foreign_keys=OFF").unwrap();
-    for stmt in plan::create_all(schema) {
+    for stmt in schema.to_ddl() {
         c.execute_batch(&stmt)
             .unwrap_or_else(|e| panic!("{e}: {stmt}"));
     }
@@ -300,7 +312,7 @@ fn seed(c: &Connection, schema: &Schema, other: &Schema) {
             let mut names = vec!["\"id\"".to_string()];
             let mut vals = vec![row.to_string()];
             for col in t.columns.iter().skip(1) {
-                names.push(dbm::sql::ident(&col.name));
+                names.push(ident(&col.name));
                 let fk_in = |s: &Schema| {
                     s.table(&t.name)
                         .is_some_and(|t2| t2.foreign_keys.iter().any(|f| f.columns[0] == col.name))
@@ -314,7 +326,7 @@ fn seed(c: &Connection, schema: &Schema, other: &Schema) {
             }
             c.execute_batch(&format!(
                 "INSERT INTO {} ({}) VALUES ({})",
-                dbm::sql::ident(&t.name),
+                ident(&t.name),
                 names.join(", "),
                 vals.join(", ")
             ))
@@ -331,8 +343,8 @@ fn values(c: &Connection, schema: &Schema) -> BTreeMap<(String, String), Vec<Str
             let mut s = c
                 .prepare(&format!(
                     "SELECT CAST({} AS TEXT) FROM {} ORDER BY \"id\"",
-                    dbm::sql::ident(&col.name),
-                    dbm::sql::ident(&t.name)
+                    ident(&col.name),
+                    ident(&t.name)
                 ))
                 .unwrap();
             let v: Vec<String> = s
@@ -406,21 +418,16 @@ fn check(
     let conn = create(&a);
     seed(&conn, &a, &build(&b_spec));
     let before = values(&conn, &a);
-    let Some(mig) = workflow::generate(&conn, &b, 1, &PlanOptions::default())
+    let reserved = Reserved::default();
+    let Some(mig) = dbm::generate(&conn, &reserved, &b, 1, &PlanOptions::default())
         .unwrap_or_else(|e| panic!("generate: {e}"))
     else {
-        let left = workflow::differences(
-            &inspect::inspect(&conn).unwrap(),
-            &diff::canonical(&b).unwrap(),
-        );
+        let left = differences(&conn, &b);
         assert!(left.is_empty(), "no migration, yet different: {left:?}");
         return;
     };
     run(&mig.up_sql, &conn);
-    let left = workflow::differences(
-        &inspect::inspect(&conn).unwrap(),
-        &diff::canonical(&b).unwrap(),
-    );
+    let left = differences(&conn, &b);
     assert!(left.is_empty(), "after up: {left:?}\n{}", mig.up_sql);
     let after_up = values(&conn, &b);
     // (name in A, name in B) of every table.column, the primary key `id` included.

@@ -5,8 +5,8 @@
 //! cargo run --example microblog -- --database blog.db migrate -m "users and posts"
 //! ```
 
-use dbm::model::builder::{col, table, SchemaBuilder};
-use dbm::model::Schema;
+use dbm::{col, table, Schema, SchemaBuilder};
+use std::process::ExitCode;
 
 /// The microblog schema: `User` and `Post`, as in the Flask-SQLAlchemy tutorial.
 fn schema() -> Schema {
@@ -36,6 +36,6 @@ fn schema() -> Schema {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     dbm::cli::run_with_model(schema())
 }

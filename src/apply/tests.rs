@@ -1,3 +1,4 @@
+use super::control::{applied_checksum, table_exists};
 use super::*;
 use std::fs;
 use std::sync::{Arc, Barrier};
@@ -134,7 +135,7 @@ fn upgrade_and_downgrade_with_rows() {
         .steps
         .is_empty());
 
-    let r = downgrade(&mut conn, &f.repo, 1, &no_backup()).unwrap();
+    let r = downgrade(&mut conn, &f.repo, Some(1), &no_backup()).unwrap();
     assert_eq!(r.steps, vec![(3, 2), (2, 1)]);
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
     assert!(!table_exists(&conn, "posts").unwrap());
@@ -259,7 +260,7 @@ fn modified_applied_script_is_refused_unless_allowed() {
         "{e}"
     );
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(2));
-    let e = downgrade(&mut conn, &f.repo, 0, &no_backup())
+    let e = downgrade(&mut conn, &f.repo, Some(0), &no_backup())
         .unwrap_err()
         .to_string();
     assert!(e.contains("001_users.up.sql"), "{e}");
@@ -293,12 +294,12 @@ fn bad_targets_and_states() {
         e.contains("cannot upgrade to version 99") && e.contains("latest version is 3"),
         "{e}"
     );
-    let e = downgrade(&mut conn, &f.repo, 0, &no_backup())
+    let e = downgrade(&mut conn, &f.repo, Some(0), &no_backup())
         .unwrap_err()
         .to_string();
     assert!(e.contains("must be lower"), "{e}");
     upgrade(&mut conn, &f.repo, Some(2), &no_backup()).unwrap();
-    let e = downgrade(&mut conn, &f.repo, 2, &no_backup())
+    let e = downgrade(&mut conn, &f.repo, Some(2), &no_backup())
         .unwrap_err()
         .to_string();
     assert!(e.contains("must be lower"), "{e}");
@@ -316,7 +317,7 @@ fn bad_targets_and_states() {
         e.contains("at version 5") && e.contains("only goes up to 3"),
         "{e}"
     );
-    let e = downgrade(&mut conn, &f.repo, 1, &no_backup())
+    let e = downgrade(&mut conn, &f.repo, Some(1), &no_backup())
         .unwrap_err()
         .to_string();
     assert!(e.contains("at version 5"), "{e}");
@@ -343,18 +344,19 @@ fn apply_version_step_outcomes() {
     let mut conn = f.open();
     let v1 = f.repo.version(1).unwrap();
     let sum = checksum(V1_UP.as_bytes());
+    let step = Step {
+        repo: &f.repo,
+        sql: V1_UP,
+        file: &v1.up,
+        from: 0,
+        to: 1,
+        direction: Direction::Up,
+        checksum: &sum,
+    };
     // before_commit failing rolls the step back.
-    let e = apply_version(
-        &mut conn,
-        &f.repo,
-        V1_UP,
-        &v1.up,
-        0,
-        1,
-        Direction::Up,
-        &sum,
-        &mut || Err(Error::Apply("cannot write files".into())),
-    )
+    let e = apply_version(&mut conn, &step, &mut || {
+        Err(Error::Io(std::io::Error::other("cannot write files")))
+    })
     .unwrap_err()
     .to_string();
     assert_eq!(e, "cannot write files");
@@ -363,51 +365,35 @@ fn apply_version_step_outcomes() {
     assert_eq!(fk_on(&conn), 1);
 
     let mut called = 0;
-    let out = apply_version(
-        &mut conn,
-        &f.repo,
-        V1_UP,
-        &v1.up,
-        0,
-        1,
-        Direction::Up,
-        &sum,
-        &mut || {
-            called += 1;
-            Ok(())
-        },
-    )
+    let out = apply_version(&mut conn, &step, &mut || {
+        called += 1;
+        Ok(())
+    })
     .unwrap();
     assert!(matches!(out, StepOutcome::Applied { .. }));
     assert_eq!(called, 1);
     // Same step again: already done by "someone", nothing happens.
-    let out = apply_version(
-        &mut conn,
-        &f.repo,
-        V1_UP,
-        &v1.up,
-        0,
-        1,
-        Direction::Up,
-        &sum,
-        &mut || Ok(()),
-    )
-    .unwrap();
+    let out = apply_version(&mut conn, &step, &mut || Ok(())).unwrap();
     assert_eq!(out, StepOutcome::AlreadyApplied);
     assert_eq!(count(&conn, "SELECT count(*) FROM users"), 2);
-    let e = apply_version(
-        &mut conn,
-        &f.repo,
-        "SELECT 1",
-        &v1.up,
-        2,
-        3,
-        Direction::Up,
-        &sum,
-        &mut || Ok(()),
-    )
-    .unwrap_err()
-    .to_string();
+    let stale = Step {
+        sql: "SELECT 1",
+        from: 2,
+        to: 3,
+        ..step
+    };
+    let e = apply_version(&mut conn, &stale, &mut || Ok(())).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::AtVersion {
+                found: 1,
+                expected: 2
+            }
+        ),
+        "{e}"
+    );
+    let e = e.to_string();
     assert!(e.contains("database is at version 1, expected 2"), "{e}");
 }
 
@@ -500,7 +486,7 @@ fn backups_only_for_destructive_steps() {
         r.backup, None,
         "creating tables and adding a column is safe"
     );
-    let r = downgrade(&mut conn, &f.repo, 2, &auto).unwrap();
+    let r = downgrade(&mut conn, &f.repo, Some(2), &auto).unwrap();
     let backup = r.backup.expect("DROP COLUMN is destructive");
     let name = backup.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
@@ -522,7 +508,9 @@ fn backups_only_for_destructive_steps() {
         ..Default::default()
     };
     assert_eq!(
-        downgrade(&mut conn, &f.repo, 0, &never).unwrap().backup,
+        downgrade(&mut conn, &f.repo, Some(0), &never)
+            .unwrap()
+            .backup,
         None
     );
     let always = ApplyOptions {
@@ -541,45 +529,6 @@ fn backups_only_for_destructive_steps() {
         None
     );
     assert_eq!(db_version(&mem, &f.repo).unwrap(), Some(3));
-}
-
-#[test]
-fn destructive_detection() {
-    assert!(is_destructive("DROP TABLE x;"));
-    assert!(is_destructive("create table a(x); drop   table \"b\";"));
-    assert!(is_destructive("ALTER TABLE t DROP COLUMN c"));
-    assert!(is_destructive("ALTER TABLE t DROP c"));
-    assert!(is_destructive("-- dbm:destructive\nDELETE FROM t;"));
-    assert!(!is_destructive(
-        "DROP INDEX i; DROP VIEW v; DROP TRIGGER tr;"
-    ));
-    assert!(!is_destructive(
-        "CREATE TABLE drop_table (x); INSERT INTO t VALUES ('DROP TABLE x');"
-    ));
-    assert!(!is_destructive(
-        "ALTER TABLE t ADD COLUMN c; -- drop table later"
-    ));
-    // A table rebuild copies the rows before it drops the old table.
-    let rebuild = "CREATE TABLE \"_dbm_new_t\" (a TEXT);\nINSERT INTO \"_dbm_new_t\" (a) SELECT a FROM \"t\";\n\
-                   DROP TABLE \"t\";\nALTER TABLE \"_dbm_new_t\" RENAME TO \"t\";";
-    assert!(!is_destructive(rebuild));
-    assert!(is_destructive(&format!("{rebuild}\nDROP TABLE \"u\";")));
-    assert!(is_destructive(&format!("-- dbm:destructive\n{rebuild}")));
-    // 3.53 constraint forms lose no rows.
-    assert!(!is_destructive(
-        "ALTER TABLE t DROP CONSTRAINT ck; ALTER TABLE t ALTER COLUMN a DROP NOT NULL;"
-    ));
-}
-
-#[test]
-fn statement_splitting() {
-    let sql = "CREATE TABLE a(x);;\nCREATE TEMP TRIGGER t AFTER INSERT ON a BEGIN\n SELECT CASE WHEN 1 THEN 2 END;\n SELECT 3;\nEND;\n-- c\nSELECT 'a;b'";
-    let s = split_statements(sql).unwrap();
-    assert_eq!(s.len(), 3);
-    assert!(s[1].text.starts_with("CREATE TEMP TRIGGER") && s[1].text.ends_with("END;"));
-    assert_eq!(s[1].line, 2);
-    assert_eq!(s[2].text, "SELECT 'a;b'");
-    assert_eq!(s[2].line, 7);
 }
 
 #[test]
@@ -617,7 +566,7 @@ fn offline_sql_matches_online_upgrade_and_downgrade() {
     assert_eq!(schema(&offline), schema(&online));
 
     // Downgrade offline vs online.
-    downgrade(&mut online, &f.repo, 1, &no_backup()).unwrap();
+    downgrade(&mut online, &f.repo, Some(1), &no_backup()).unwrap();
     offline
         .execute_batch(&offline_sql(&f.repo, 3, 1).unwrap())
         .unwrap();

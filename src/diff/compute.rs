@@ -3,23 +3,23 @@
 
 use super::{Change, ColumnChangeKind, TableChange};
 use crate::model::{
-    name_key, same_name, Check, Column, ForeignKey, IndexPart, Schema, Table, Unique,
+    name_key, order, same_name, Check, Column, ForeignKey, IndexPart, Schema, Table, Unique,
 };
-use crate::sql::{normalize, tokens, unquote};
+use crate::sql::{ident, mentions, normalize, tokens, unquote};
 use std::collections::{HashMap, HashSet};
 
 /// Rename hints, old name → new name, taken from a declared model's `renamed_from`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Renames {
+pub(crate) struct Renames {
     /// (old table, new table)
-    pub tables: Vec<(String, String)>,
+    pub(crate) tables: Vec<(String, String)>,
     /// (table as named in the target, old column, new column)
-    pub columns: Vec<(String, String, String)>,
+    pub(crate) columns: Vec<(String, String, String)>,
 }
 
 impl Renames {
     /// Collects the hints of a declared model.
-    pub fn from_hints(model: &Schema) -> Renames {
+    pub(crate) fn from_hints(model: &Schema) -> Renames {
         let mut r = Renames::default();
         for t in &model.tables {
             if let Some(old) = &t.renamed_from {
@@ -36,7 +36,7 @@ impl Renames {
     }
 
     /// The same renames backwards (for the down script).
-    pub fn inverted(&self) -> Renames {
+    pub(crate) fn inverted(&self) -> Renames {
         let old_table_name = |new: &str| {
             self.tables
                 .iter()
@@ -57,27 +57,10 @@ impl Renames {
                 .collect(),
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.tables.is_empty() && self.columns.is_empty()
-    }
-}
-
-/// Renders a declared model to DDL, runs it in an in-memory SQLite and reads it back, so
-/// that the model is compared with a live database as SQLite itself sees both.
-pub fn canonical(model: &Schema) -> crate::Result<Schema> {
-    let conn = rusqlite::Connection::open_in_memory()?;
-    conn.execute_batch("PRAGMA foreign_keys=OFF")?;
-    for stmt in crate::plan::create_all(model) {
-        conn.execute_batch(&stmt).map_err(|e| {
-            crate::Error::InvalidModel(format!("SQLite rejects the model: {e}\n  in: {stmt}"))
-        })?;
-    }
-    crate::inspect::inspect(&conn)
 }
 
 /// Computes the ordered changes that turn `from` into `to`.
-pub fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Vec<Change> {
+pub(crate) fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Vec<Change> {
     let from_tables: HashMap<String, &Table> =
         from.tables.iter().map(|t| (name_key(&t.name), t)).collect();
     let to_tables: HashMap<String, &Table> =
@@ -179,8 +162,7 @@ pub fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Vec<Change> {
             .filter(|v| !changed_views.contains(&name_key(&v.name)))
             .filter(|v| {
                 from.views.iter().any(|o| {
-                    changed_views.contains(&name_key(&o.name))
-                        && crate::sql::mentions(&v.sql, &o.name)
+                    changed_views.contains(&name_key(&o.name)) && mentions(&v.sql, &o.name)
                 })
             })
             .map(|v| name_key(&v.name))
@@ -199,7 +181,7 @@ pub fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Vec<Change> {
                     || from
                         .views
                         .iter()
-                        .any(|v| view_changed(&v.name) && crate::sql::mentions(&a.sql, &v.name))
+                        .any(|v| view_changed(&v.name) && mentions(&a.sql, &v.name))
             }
             _ => true,
         }
@@ -216,10 +198,13 @@ pub fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Vec<Change> {
         .cloned()
         .collect();
     // Dependents first: reverse of creation order.
-    for v in view_order(&dropped_views).into_iter().rev() {
+    for v in order::sorted(&dropped_views, order::views)
+        .into_iter()
+        .rev()
+    {
         out.push(Change::DropView(v));
     }
-    for t in fk_order(&drops).into_iter().rev() {
+    for t in order::sorted(&drops, order::tables).into_iter().rev() {
         out.push(Change::DropTable(t));
     }
     for (old, new) in &table_renames {
@@ -228,7 +213,7 @@ pub fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Vec<Change> {
             to: new.clone(),
         });
     }
-    for t in fk_order(&creates) {
+    for t in order::sorted(&creates, order::tables) {
         out.push(Change::CreateTable(t));
     }
     alters.sort_by_key(|a| name_key(&a.1.name));
@@ -250,7 +235,7 @@ pub fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Vec<Change> {
         .filter(|v| view_changed(&v.name))
         .cloned()
         .collect();
-    for v in view_order(&created_views) {
+    for v in order::sorted(&created_views, order::views) {
         out.push(Change::CreateView(v));
     }
     for tr in sorted_by_name(&to.triggers, |t| &t.name) {
@@ -271,53 +256,6 @@ fn sorted_by_name<T>(items: &[T], name: impl Fn(&T) -> &String) -> Vec<&T> {
     v
 }
 
-/// Tables ordered so that a referenced table comes before the tables referencing it
-/// (name order otherwise; cycles broken by name order). The same order as
-/// [`crate::plan::create_all`], computed in O(tables + foreign keys): a pass per level
-/// was quadratic on long foreign-key chains (see BENCHMARKS.md).
-pub(crate) fn fk_order(tables: &[Table]) -> Vec<Table> {
-    crate::plan::render::table_order(tables)
-        .into_iter()
-        .map(|i| tables[i].clone())
-        .collect()
-}
-
-/// Views ordered so that a view mentioned by another comes first.
-pub(crate) fn view_order(views: &[crate::model::View]) -> Vec<crate::model::View> {
-    let mut sorted: Vec<&crate::model::View> = views.iter().collect();
-    sorted.sort_by(|a, b| {
-        name_key(&a.name)
-            .cmp(&name_key(&b.name))
-            .then(a.name.cmp(&b.name))
-    });
-    let mut done: HashSet<String> = HashSet::new();
-    let mut out = vec![];
-    while out.len() < sorted.len() {
-        let before = out.len();
-        for v in &sorted {
-            let k = name_key(&v.name);
-            if done.contains(&k) {
-                continue;
-            }
-            let ready = sorted.iter().all(|o| {
-                let ok = name_key(&o.name);
-                ok == k || done.contains(&ok) || !crate::sql::mentions(&v.sql, &o.name)
-            });
-            if ready {
-                done.insert(k);
-                out.push((*v).clone());
-            }
-        }
-        if out.len() == before {
-            if let Some(v) = sorted.iter().find(|v| !done.contains(&name_key(&v.name))) {
-                done.insert(name_key(&v.name));
-                out.push((*v).clone());
-            }
-        }
-    }
-    out
-}
-
 /// Rewrites identifier tokens of an expression through a rename map (old → new).
 fn rename_in_expr(expr: &str, map: &[(String, String)]) -> String {
     if map.is_empty() {
@@ -336,7 +274,7 @@ fn rename_in_expr(expr: &str, map: &[(String, String)]) -> String {
         let bare = unquote(t.text);
         if let Some((_, new)) = map.iter().find(|(o, _)| same_name(o, &bare)) {
             out.push_str(&expr[last..t.start]);
-            out.push_str(&crate::sql::ident(new));
+            out.push_str(&ident(new));
             last = t.end;
         }
     }
@@ -382,7 +320,7 @@ fn pk_key(t: &Table) -> Option<String> {
             norm_opt_name(&pk.name),
             parts_key(&pk.columns),
             pk.autoincrement,
-            pk.on_conflict.as_deref().map(str::to_ascii_uppercase),
+            pk.on_conflict,
             inline_matters && pk.inline
         )
     })
@@ -393,7 +331,7 @@ fn unique_key(u: &Unique) -> String {
         "{:?}|{}|{:?}",
         norm_opt_name(&u.name),
         parts_key(&u.columns),
-        u.on_conflict.as_deref().map(str::to_ascii_uppercase)
+        u.on_conflict
     )
 }
 
@@ -440,13 +378,7 @@ pub(crate) fn column_change(a: &Column, b: &Column) -> ColumnChangeKind {
         collate: a.collate.as_deref().map(name_key) != b.collate.as_deref().map(name_key),
         generated: a.generated.as_ref().map(|g| (normalize(&g.expr), g.stored))
             != b.generated.as_ref().map(|g| (normalize(&g.expr), g.stored)),
-        not_null_conflict: a
-            .not_null_on_conflict
-            .as_deref()
-            .map(str::to_ascii_uppercase)
-            != b.not_null_on_conflict
-                .as_deref()
-                .map(str::to_ascii_uppercase),
+        not_null_conflict: a.not_null_on_conflict != b.not_null_on_conflict,
     }
 }
 

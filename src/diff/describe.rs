@@ -1,28 +1,24 @@
-//! Changes in words (script headers, `dbm diff`) and their risk (lint). Everything here
-//! reads the same [`Change`] list the planner turns into SQL.
+//! Changes in words (script headers, `dbm diff`, `migrate`'s warnings) with the hazard each
+//! one carries, and the file-name slug of a change list. Everything here reads the same
+//! [`Change`] list the planner turns into SQL.
 
-use super::{Change, TableChange};
-use crate::model::{same_name, Column, IndexPart, Order, Table};
+use super::{diff, Change, Renames, TableChange};
+use crate::model::{same_name, Column, IndexPart, Order, Schema, Table};
+use crate::risk::{Hazard, Risk};
 use serde::Serialize;
 
-/// How risky a change is for existing data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub enum Risk {
-    /// Cannot lose or reject data.
-    Safe,
-    /// May fail on existing rows (new NOT NULL, UNIQUE, CHECK, FK, STRICT...).
-    MayFail,
-    /// Loses data (a dropped table or column, a narrowing type change).
-    Destructive,
-}
-
-/// One line of description with its risk.
+/// One line of description, with what it may do to existing rows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Described {
     pub text: String,
-    pub risk: Risk,
-    /// Why it is risky, when it is.
-    pub why: Option<String>,
+    pub hazard: Option<Hazard>,
+}
+
+impl Described {
+    /// How risky the change is.
+    pub fn risk(&self) -> Risk {
+        self.hazard.as_ref().map_or(Risk::Safe, Hazard::risk)
+    }
 }
 
 fn col_sig(c: &Column) -> String {
@@ -34,7 +30,7 @@ fn col_sig(c: &Column) -> String {
     if c.not_null {
         s.push_str(" NOT NULL");
         if let Some(oc) = &c.not_null_on_conflict {
-            s.push_str(&format!(" ON CONFLICT {}", oc.to_ascii_uppercase()));
+            s.push_str(&format!(" ON CONFLICT {}", oc.sql()));
         }
     }
     if let Some(d) = &c.default {
@@ -70,7 +66,7 @@ fn parts(ps: &[IndexPart]) -> String {
 }
 
 /// SQLite type affinity of a declared type (sqlite.org/datatype3.html §3.1).
-pub fn affinity(sql_type: &str) -> &'static str {
+pub(crate) fn affinity(sql_type: &str) -> &'static str {
     let t = sql_type.to_ascii_uppercase();
     if t.contains("INT") {
         "INTEGER"
@@ -97,19 +93,16 @@ fn narrowing(from: &str, to: &str) -> bool {
 }
 
 impl Change {
-    /// Words for this change, one line per effect, each with its risk.
-    pub fn describe(&self) -> Vec<Described> {
-        let safe = |text: String| Described {
-            text,
-            risk: Risk::Safe,
-            why: None,
-        };
+    /// Words for this change, one line per effect, each with its hazard.
+    pub(crate) fn describe(&self) -> Vec<Described> {
+        let safe = |text: String| Described { text, hazard: None };
         match self {
             Change::CreateTable(t) => vec![safe(format!("+ table {}", t.name))],
             Change::DropTable(t) => vec![Described {
                 text: format!("- table {}", t.name),
-                risk: Risk::Destructive,
-                why: Some(format!("drops table {} and all its rows", t.name)),
+                hazard: Some(Hazard::DropsTable {
+                    table: t.name.clone(),
+                }),
             }],
             Change::RenameTable { from, to } => {
                 vec![safe(format!("> table {from} -> {to} (rename)"))]
@@ -128,55 +121,52 @@ impl Change {
 
 fn describe_table_change(to: &Table, c: &TableChange) -> Described {
     let t = &to.name;
-    let d = |text: String, risk: Risk, why: Option<String>| Described { text, risk, why };
+    let table = || t.clone();
+    let d = |text: String, hazard: Option<Hazard>| Described { text, hazard };
     match c {
         TableChange::AddColumn(col) => {
             let fails = col.not_null && col.default.is_none() && col.generated.is_none();
             d(
                 format!("~ {t}: + column {} {}", col.name, col_sig(col)),
-                if fails { Risk::MayFail } else { Risk::Safe },
-                fails.then(|| {
-                    format!(
-                        "NOT NULL column {t}.{} without a default fails if {t} has rows",
-                        col.name
-                    )
+                fails.then(|| Hazard::NeedsDefault {
+                    table: table(),
+                    column: col.name.clone(),
                 }),
             )
         }
         TableChange::DropColumn(col) => d(
             format!("~ {t}: - column {}", col.name),
-            Risk::Destructive,
-            Some(format!("drops column {t}.{} and its data", col.name)),
+            Some(Hazard::DropsColumn {
+                table: table(),
+                column: col.name.clone(),
+            }),
         ),
-        TableChange::RenameColumn { from: a, to: b } => d(
-            format!("~ {t}.{a} -> {t}.{b} (rename column)"),
-            Risk::Safe,
-            None,
-        ),
+        TableChange::RenameColumn { from: a, to: b } => {
+            d(format!("~ {t}.{a} -> {t}.{b} (rename column)"), None)
+        }
         TableChange::ModifyColumn {
             from: a,
             to: b,
             kind,
         } => {
-            let mut risk = Risk::Safe;
-            let mut why = None;
-            if kind.sql_type && narrowing(&a.sql_type, &b.sql_type) {
-                risk = Risk::Destructive;
-                why = Some(format!(
-                    "type change {} -> {} can convert stored values of {t}.{}",
-                    a.sql_type, b.sql_type, b.name
-                ));
+            let hazard = if kind.sql_type && narrowing(&a.sql_type, &b.sql_type) {
+                Some(Hazard::ConvertsValues {
+                    table: table(),
+                    column: b.name.clone(),
+                    from: a.sql_type.clone(),
+                    to: b.sql_type.clone(),
+                })
             } else if (kind.not_null && b.not_null) || (kind.sql_type && to.strict) {
-                risk = Risk::MayFail;
-                why = Some(format!(
-                    "existing rows of {t}.{} may violate the new definition",
-                    b.name
-                ));
-            }
+                Some(Hazard::Tightens {
+                    table: table(),
+                    column: b.name.clone(),
+                })
+            } else {
+                None
+            };
             d(
                 format!("~ {t}.{}: {} -> {}", b.name, col_sig(a), col_sig(b)),
-                risk,
-                why,
+                hazard,
             )
         }
         TableChange::SetPrimaryKey { from: a, to: b } => {
@@ -196,42 +186,33 @@ fn describe_table_change(to: &Table, c: &TableChange) -> Described {
             };
             d(
                 format!("~ {t}: {} -> {}", show(a), show(b)),
-                if b.is_some() {
-                    Risk::MayFail
-                } else {
-                    Risk::Safe
-                },
                 b.is_some()
-                    .then(|| format!("existing rows of {t} may have duplicate keys")),
+                    .then(|| Hazard::DuplicateKeys { table: table() }),
             )
         }
         TableChange::AddUnique(u) => d(
             format!("~ {t}: + UNIQUE ({})", parts(&u.columns)),
-            Risk::MayFail,
-            Some(format!("existing rows of {t} may have duplicates")),
+            Some(Hazard::Duplicates { table: table() }),
         ),
-        TableChange::DropUnique(u) => d(
-            format!("~ {t}: - UNIQUE ({})", parts(&u.columns)),
-            Risk::Safe,
-            None,
-        ),
+        TableChange::DropUnique(u) => d(format!("~ {t}: - UNIQUE ({})", parts(&u.columns)), None),
         TableChange::AddCheck(c) => d(
             format!("~ {t}: + CHECK ({})", c.expr),
-            Risk::MayFail,
-            Some(format!("existing rows of {t} may fail CHECK ({})", c.expr)),
+            Some(Hazard::FailsCheck {
+                table: table(),
+                expr: c.expr.clone(),
+            }),
         ),
-        TableChange::DropCheck(c) => d(format!("~ {t}: - CHECK ({})", c.expr), Risk::Safe, None),
+        TableChange::DropCheck(c) => d(format!("~ {t}: - CHECK ({})", c.expr), None),
         TableChange::AddForeignKey(f) => d(
             format!(
                 "~ {t}: + FOREIGN KEY ({}) REFERENCES {}",
                 f.columns.join(", "),
                 f.ref_table
             ),
-            Risk::MayFail,
-            Some(format!(
-                "existing rows of {t} may reference missing {} rows",
-                f.ref_table
-            )),
+            Some(Hazard::Orphans {
+                table: table(),
+                parent: f.ref_table.clone(),
+            }),
         ),
         TableChange::DropForeignKey(f) => d(
             format!(
@@ -239,7 +220,6 @@ fn describe_table_change(to: &Table, c: &TableChange) -> Described {
                 f.columns.join(", "),
                 f.ref_table
             ),
-            Risk::Safe,
             None,
         ),
         TableChange::AddIndex(i) => d(
@@ -249,27 +229,26 @@ fn describe_table_change(to: &Table, c: &TableChange) -> Described {
                 i.name,
                 parts(&i.parts)
             ),
-            if i.unique { Risk::MayFail } else { Risk::Safe },
-            i.unique
-                .then(|| format!("existing rows of {t} may have duplicates for {}", i.name)),
+            i.unique.then(|| Hazard::IndexDuplicates {
+                table: table(),
+                index: i.name.clone(),
+            }),
         ),
-        TableChange::DropIndex(i) => d(format!("~ {t}: - index {}", i.name), Risk::Safe, None),
+        TableChange::DropIndex(i) => d(format!("~ {t}: - index {}", i.name), None),
         TableChange::SetWithoutRowid(on) => d(
             format!("~ {t}: {} WITHOUT ROWID", if *on { "+" } else { "-" }),
-            if *on { Risk::MayFail } else { Risk::Safe },
-            on.then(|| format!("rowids of {t} are not kept; NULL primary keys are rejected")),
+            on.then(|| Hazard::LosesRowids { table: table() }),
         ),
         TableChange::SetStrict(on) => d(
             format!("~ {t}: {} STRICT", if *on { "+" } else { "-" }),
-            if *on { Risk::MayFail } else { Risk::Safe },
-            on.then(|| format!("existing values of {t} may not fit the STRICT column types")),
+            on.then(|| Hazard::StrictTypes { table: table() }),
         ),
     }
 }
 
 /// A hint when a table both drops and adds a column of the same type and no rename was
 /// declared: this may be a rename, which would keep the data.
-pub fn rename_hints(changes: &[Change]) -> Vec<String> {
+pub(crate) fn rename_hints(changes: &[Change]) -> Vec<String> {
     let mut out = vec![];
     for c in changes {
         if let Change::AlterTable { to, changes, .. } = c {
@@ -321,37 +300,41 @@ pub fn rename_hints(changes: &[Change]) -> Vec<String> {
     out
 }
 
-/// Header lines for a script: every change in words, destructive steps marked.
-pub fn header_lines(changes: &[Change], rebuilt: &dyn Fn(&str) -> bool) -> Vec<String> {
-    let mut out = vec![];
-    for c in changes {
-        let rebuild_note = match c {
-            Change::AlterTable { to, .. } if rebuilt(&to.name) => " (table rebuild)",
-            _ => "",
-        };
-        for d in c.describe() {
-            let mut line = format!("{}{rebuild_note}", d.text);
-            match d.risk {
-                Risk::Destructive => {
-                    line.push_str(&format!("  [DESTRUCTIVE: {}]", d.why.unwrap_or_default()))
-                }
-                Risk::MayFail => {
-                    line.push_str(&format!("  [may fail: {}]", d.why.unwrap_or_default()))
-                }
-                Risk::Safe => {}
-            }
-            out.push(line);
-        }
-    }
-    out
-}
-
-/// The worst risk of a change list.
-pub fn worst_risk(changes: &[Change]) -> Risk {
-    changes
+/// What still differs between two schemas, in words (empty when they are equal).
+pub(crate) fn differences(from: &Schema, to: &Schema) -> Vec<String> {
+    diff(from, to, &Renames::default())
         .iter()
         .flat_map(|c| c.describe())
-        .map(|d| d.risk)
-        .max()
-        .unwrap_or(Risk::Safe)
+        .map(|d| d.text)
+        .collect()
+}
+
+/// Words naming a change list (`create_user_and_create_post`), from which the repository
+/// makes the file name's slug.
+pub(crate) fn slug_for(changes: &[Change]) -> String {
+    let mut words: Vec<String> = vec![];
+    for c in changes {
+        let w = match c {
+            Change::CreateTable(t) => format!("create_{}", t.name),
+            Change::DropTable(t) => format!("drop_{}", t.name),
+            Change::RenameTable { to, .. } => format!("rename_to_{to}"),
+            Change::AlterTable { to, changes, .. } => match changes.as_slice() {
+                [TableChange::AddColumn(col)] => format!("add_{}_to_{}", col.name, to.name),
+                [TableChange::DropColumn(col)] => format!("drop_{}_from_{}", col.name, to.name),
+                _ => format!("alter_{}", to.name),
+            },
+            Change::CreateView(v) => format!("create_view_{}", v.name),
+            Change::DropView(v) => format!("drop_view_{}", v.name),
+            Change::CreateTrigger(t) => format!("create_trigger_{}", t.name),
+            Change::DropTrigger(t) => format!("drop_trigger_{}", t.name),
+        };
+        if !words.contains(&w) {
+            words.push(w);
+        }
+    }
+    match words.len() {
+        0 => "migration".to_string(),
+        1..=2 => words.join("_and_"),
+        _ => format!("{}_and_more", words[0]),
+    }
 }

@@ -1,14 +1,16 @@
-//! Model × model → ordered, typed [`Change`] values.
+//! Model × model → ordered, typed [`Change`] values, and their description in words.
 //!
-//! Both sides are *introspected* schemas (see [`canonical`]): the declared model is rendered
-//! to DDL, executed in an in-memory SQLite and read back, so SQLite itself normalises it.
-//! The diff is pure and runs in time near-linear in the schema size (hash maps by name).
+//! Both sides are *introspected* schemas (see `normalize::canonical`): the declared model is
+//! rendered to DDL, executed in an in-memory SQLite and read back, so SQLite itself
+//! normalises it. The diff is pure (no I/O, no SQL execution) and runs in time near-linear
+//! in the schema size (hash maps by name).
 
 mod compute;
 mod describe;
 
-pub use compute::{canonical, diff, Renames};
-pub use describe::{affinity, header_lines, rename_hints, worst_risk, Described, Risk};
+pub(crate) use compute::{diff, Renames};
+pub use describe::Described;
+pub(crate) use describe::{differences, rename_hints, slug_for};
 
 use crate::model::{Check, Column, ForeignKey, Index, PrimaryKey, Table, Trigger, Unique, View};
 use serde::Serialize;
@@ -17,7 +19,7 @@ use serde::Serialize;
 // A change list is short and built once per migration; boxing the tables buys nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum Change {
+pub(crate) enum Change {
     /// A new table with its indexes (its triggers come as separate changes).
     CreateTable(Table),
     /// The table and its data go away.
@@ -42,7 +44,7 @@ pub enum Change {
 
 /// A change inside one table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum TableChange {
+pub(crate) enum TableChange {
     AddColumn(Column),
     DropColumn(Column),
     RenameColumn {
@@ -73,7 +75,7 @@ pub enum TableChange {
 
 /// What differs in a modified column (several may be set).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ColumnChangeKind {
+pub(crate) struct ColumnChangeKind {
     pub sql_type: bool,
     pub not_null: bool,
     pub default: bool,
@@ -84,25 +86,12 @@ pub struct ColumnChangeKind {
 }
 
 impl ColumnChangeKind {
-    pub fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.sql_type
             || self.not_null
             || self.default
             || self.collate
             || self.generated
             || self.not_null_conflict
-    }
-}
-
-impl Change {
-    /// The table this change is about, if any.
-    pub fn table_name(&self) -> Option<&str> {
-        match self {
-            Change::CreateTable(t) | Change::DropTable(t) => Some(&t.name),
-            Change::RenameTable { to, .. } => Some(to),
-            Change::AlterTable { to, .. } => Some(&to.name),
-            Change::CreateTrigger(t) | Change::DropTrigger(t) => Some(&t.table),
-            Change::CreateView(_) | Change::DropView(_) => None,
-        }
     }
 }

@@ -12,7 +12,7 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
-use crate::model::{Column, Index, IndexPart, Schema, Table, Trigger, View};
+use crate::model::{Column, Index, IndexPart, Reserved, Schema, Table, Trigger, View};
 use crate::sql::{tokens, Tok};
 use crate::{Error, Result};
 use parse::{parse_index, parse_table, TableSql};
@@ -20,12 +20,6 @@ use rusqlite::Connection;
 use sqlite3_parser::dialect::TokenType;
 use std::cmp::Ordering;
 use std::collections::HashMap;
-
-/// Whether a table name belongs to SQLite or to dbm's bookkeeping, not the user's schema.
-pub fn is_internal(name: &str) -> bool {
-    let l = name.to_ascii_lowercase();
-    l.starts_with("sqlite_") || l.starts_with("migrate_")
-}
 
 /// ASCII case-insensitive, then exact: the order of every named list in an inspected schema.
 fn name_order(a: &str, b: &str) -> Ordering {
@@ -69,11 +63,15 @@ fn is_virtual_sql(sql: &str) -> bool {
 }
 
 fn unsupported_virtual(name: &str) -> Error {
-    Error::Unsupported(format!("virtual table `{name}` is not supported"))
+    Error::Unsupported {
+        table: name.to_string(),
+        reason: format!("virtual table `{name}` is not supported"),
+    }
 }
 
-/// Reads the user's schema from a live database (the `main` schema).
-pub fn inspect(conn: &Connection) -> Result<Schema> {
+/// Reads the user's schema from a live database (the `main` schema), leaving out the
+/// `reserved` tables (and their triggers).
+pub(crate) fn inspect(conn: &Connection, reserved: &Reserved) -> Result<Schema> {
     let rows = schema_rows(conn, "", None)?;
 
     // Virtual tables first: their shadow tables look like ordinary tables otherwise.
@@ -98,18 +96,18 @@ pub fn inspect(conn: &Connection) -> Result<Schema> {
     let mut schema = Schema::default();
     for r in &rows {
         match r.kind.as_str() {
-            "table" if !is_internal(&r.name) => {
+            "table" if !reserved.contains(&r.name) => {
                 let idx = indexes
                     .get(&r.tbl_name.to_ascii_lowercase())
                     .map(Vec::as_slice)
                     .unwrap_or(&[]);
                 schema.tables.push(build_table(conn, r, idx)?);
             }
-            "view" if !is_internal(&r.name) => schema.views.push(View {
+            "view" if !reserved.contains(&r.name) => schema.views.push(View {
                 name: r.name.clone(),
                 sql: r.sql.clone().unwrap_or_default(),
             }),
-            "trigger" if !is_internal(&r.tbl_name) => schema.triggers.push(Trigger {
+            "trigger" if !reserved.contains(&r.tbl_name) => schema.triggers.push(Trigger {
                 name: r.name.clone(),
                 table: r.tbl_name.clone(),
                 sql: r.sql.clone().unwrap_or_default(),
@@ -123,10 +121,15 @@ pub fn inspect(conn: &Connection) -> Result<Schema> {
     Ok(schema)
 }
 
-/// Reads one table (with its indexes) by name, ASCII case-insensitively. `None` when there
-/// is no such table or it is internal (`sqlite_*`, `migrate_*`).
-pub fn inspect_table(conn: &Connection, name: &str) -> Result<Option<Table>> {
-    if is_internal(name) {
+/// Reads one table (with its indexes) by name, ASCII case-insensitively: the same as its
+/// entry in [`inspect`]. `None` when there is no such table or it is reserved.
+#[cfg(test)]
+pub(crate) fn inspect_table(
+    conn: &Connection,
+    name: &str,
+    reserved: &Reserved,
+) -> Result<Option<Table>> {
+    if reserved.contains(name) {
         return Ok(None);
     }
     let rows = schema_rows(
@@ -157,7 +160,11 @@ struct XInfo {
 
 fn build_table(conn: &Connection, row: &SchemaRow, index_rows: &[&SchemaRow]) -> Result<Table> {
     let name = &row.name;
-    let bad = |what: String| Error::Inspect(format!("table `{name}`: {what}"));
+    let bad = |message: String| Error::Inspect {
+        kind: "table",
+        name: name.clone(),
+        message,
+    };
     let sql = row
         .sql
         .as_deref()
@@ -253,7 +260,11 @@ fn build_table(conn: &Connection, row: &SchemaRow, index_rows: &[&SchemaRow]) ->
 }
 
 fn build_index(conn: &Connection, name: &str, sql: &str) -> Result<Index> {
-    let bad = |what: String| Error::Inspect(format!("index `{name}`: {what}"));
+    let bad = |message: String| Error::Inspect {
+        kind: "index",
+        name: name.to_string(),
+        message,
+    };
     let parsed = parse_index(sql).map_err(bad)?;
     // `cid` says what SQLite made of each term: a column (>= 0) or an expression (-2).
     let mut stmt = conn.prepare_cached(

@@ -5,7 +5,9 @@
 //! from token byte spans of the same text, because the AST keeps no spans and its `Display`
 //! reformats. The AST is converted right here so the arena never leaves this module.
 
-use crate::model::{Check, FkAction, ForeignKey, Generated, IndexPart, Order, PrimaryKey, Unique};
+use crate::model::{
+    Check, Conflict, FkAction, ForeignKey, Generated, IndexPart, Order, PrimaryKey, Unique,
+};
 use crate::sql::{tokens, unquote, Tok};
 use sqlite3_parser::ast::{
     Cmd, ColumnConstraint, CreateTableBody, DeferSubclause, Expr, ForeignKeyClause, IndexedColumn,
@@ -21,7 +23,7 @@ use sqlite3_parser::{Bump, FallibleIterator};
 pub(crate) struct ParsedColumn {
     pub name: String,
     pub not_null: bool,
-    pub not_null_on_conflict: Option<String>,
+    pub not_null_on_conflict: Option<Conflict>,
     pub collate: Option<String>,
     pub generated: Option<Generated>,
 }
@@ -61,16 +63,13 @@ pub(crate) struct ParsedIndex {
     pub where_clause: Option<String>,
 }
 
-fn conflict(r: &Option<ResolveType>) -> Option<String> {
-    r.map(|r| {
-        match r {
-            ResolveType::Rollback => "ROLLBACK",
-            ResolveType::Abort => "ABORT",
-            ResolveType::Fail => "FAIL",
-            ResolveType::Ignore => "IGNORE",
-            ResolveType::Replace => "REPLACE",
-        }
-        .to_string()
+fn conflict(r: &Option<ResolveType>) -> Option<Conflict> {
+    r.map(|r| match r {
+        ResolveType::Rollback => Conflict::Rollback,
+        ResolveType::Abort => Conflict::Abort,
+        ResolveType::Fail => Conflict::Fail,
+        ResolveType::Ignore => Conflict::Ignore,
+        ResolveType::Replace => Conflict::Replace,
     })
 }
 

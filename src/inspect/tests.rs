@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{Check, FkAction, ForeignKey, Generated, Order, PrimaryKey, Unique};
+use crate::model::{Check, Conflict, FkAction, ForeignKey, Generated, Order, PrimaryKey, Unique};
 
 fn db(ddl: &str) -> Connection {
     let c = Connection::open_in_memory().unwrap();
@@ -9,9 +9,14 @@ fn db(ddl: &str) -> Connection {
 
 fn table(ddl: &str, name: &str) -> Table {
     let c = db(ddl);
-    let s = inspect(&c).unwrap();
+    let s = inspect(&c, &Reserved::default()).unwrap();
     let t = s.table(name).unwrap().clone();
-    assert_eq!(inspect_table(&c, name).unwrap().as_ref(), Some(&t));
+    assert_eq!(
+        inspect_table(&c, name, &Reserved::default())
+            .unwrap()
+            .as_ref(),
+        Some(&t)
+    );
     t
 }
 
@@ -214,7 +219,7 @@ fn composite_pk_uniques_without_rowid_strict() {
                 part("key", Some("BINARY"), Order::Desc)
             ],
             autoincrement: false,
-            on_conflict: Some("REPLACE".into()),
+            on_conflict: Some(Conflict::Replace),
             inline: false,
         })
     );
@@ -224,7 +229,7 @@ fn composite_pk_uniques_without_rowid_strict() {
             Unique {
                 name: None,
                 columns: vec![IndexPart::column("key")],
-                on_conflict: Some("IGNORE".into()),
+                on_conflict: Some(Conflict::Ignore),
             },
             Unique {
                 name: Some("w_u".into()),
@@ -234,7 +239,7 @@ fn composite_pk_uniques_without_rowid_strict() {
             Unique {
                 name: None,
                 columns: vec![part("v", None, Order::Asc), part("w", None, Order::Desc)],
-                on_conflict: Some("FAIL".into()),
+                on_conflict: Some(Conflict::Fail),
             },
             Unique {
                 name: Some("vw".into()),
@@ -254,7 +259,7 @@ fn composite_pk_uniques_without_rowid_strict() {
 fn strict_only_and_without_rowid_only() {
     let c = db("CREATE TABLE s(a INTEGER PRIMARY KEY) STRICT;
                 CREATE TABLE w(a TEXT PRIMARY KEY) WITHOUT ROWID;");
-    let s = inspect(&c).unwrap();
+    let s = inspect(&c, &Reserved::default()).unwrap();
     let (ts, tw) = (s.table("s").unwrap(), s.table("w").unwrap());
     assert!(ts.strict && !ts.without_rowid);
     assert!(!tw.strict && tw.without_rowid);
@@ -272,7 +277,7 @@ fn column_pk_desc_and_conflict() {
             name: Some("pk".into()),
             columns: vec![part("id", None, Order::Desc)],
             autoincrement: false,
-            on_conflict: Some("ROLLBACK".into()),
+            on_conflict: Some(Conflict::Rollback),
             inline: true,
         })
     );
@@ -297,7 +302,7 @@ fn foreign_keys() {
         );",
     )
     .unwrap();
-    let s = inspect(&c).unwrap();
+    let s = inspect(&c, &Reserved::default()).unwrap();
     let t = s.table("child").unwrap();
     let fk = |name: Option<&str>,
               cols: &[&str],
@@ -411,7 +416,7 @@ fn views_triggers_and_ordering() {
          CREATE TRIGGER tr_b AFTER INSERT ON b BEGIN INSERT INTO a2 VALUES (new.x); END;
          CREATE TRIGGER \"Tr_a\" BEFORE DELETE ON \"A\" WHEN old.x > 0 BEGIN SELECT RAISE(ABORT, 'no'); END;
          CREATE INDEX b_x ON b(x);");
-    let s = inspect(&c).unwrap();
+    let s = inspect(&c, &Reserved::default()).unwrap();
     let names: Vec<&str> = s.tables.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["_z", "A", "a2", "b"]);
     assert_eq!(
@@ -490,26 +495,40 @@ fn internal_objects_are_skipped() {
          INSERT INTO t DEFAULT VALUES; INSERT INTO migrate_version(at) VALUES ('x');
          ANALYZE;",
     );
-    let s = inspect(&c).unwrap();
+    let s = inspect(&c, &Reserved::default()).unwrap();
     let names: Vec<&str> = s.tables.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["t"]);
     assert!(s.views.is_empty() && s.triggers.is_empty());
-    assert_eq!(inspect_table(&c, "migrate_version").unwrap(), None);
-    assert_eq!(inspect_table(&c, "sqlite_sequence").unwrap(), None);
-    assert_eq!(inspect_table(&c, "nope").unwrap(), None);
-    assert!(inspect_table(&c, "T").unwrap().is_some());
+    assert_eq!(
+        inspect_table(&c, "migrate_version", &Reserved::default()).unwrap(),
+        None
+    );
+    assert_eq!(
+        inspect_table(&c, "sqlite_sequence", &Reserved::default()).unwrap(),
+        None
+    );
+    assert_eq!(
+        inspect_table(&c, "nope", &Reserved::default()).unwrap(),
+        None
+    );
+    assert!(inspect_table(&c, "T", &Reserved::default())
+        .unwrap()
+        .is_some());
 }
 
 #[test]
 fn empty_database() {
     let c = db("");
-    assert_eq!(inspect(&c).unwrap(), Schema::default());
+    assert_eq!(
+        inspect(&c, &Reserved::default()).unwrap(),
+        Schema::default()
+    );
 }
 
 #[test]
 fn temp_table_does_not_shadow_main() {
     let c = db("CREATE TABLE t(a INT, b INT); CREATE TEMP TABLE t(z TEXT);");
-    let s = inspect(&c).unwrap();
+    let s = inspect(&c, &Reserved::default()).unwrap();
     let names: Vec<&str> = s.tables[0]
         .columns
         .iter()
@@ -521,13 +540,16 @@ fn temp_table_does_not_shadow_main() {
 #[test]
 fn virtual_tables_are_unsupported() {
     let c = db("CREATE TABLE t(a); CREATE VIRTUAL TABLE docs USING fts5(body);");
-    match inspect(&c) {
-        Err(Error::Unsupported(m)) => assert_eq!(m, "virtual table `docs` is not supported"),
+    match inspect(&c, &Reserved::default()) {
+        Err(Error::Unsupported { table, reason }) => {
+            assert_eq!(reason, "virtual table `docs` is not supported");
+            assert_eq!(table, "docs");
+        }
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        inspect_table(&c, "docs"),
-        Err(Error::Unsupported(_))
+        inspect_table(&c, "docs", &Reserved::default()),
+        Err(Error::Unsupported { .. })
     ));
 }
 
@@ -539,7 +561,7 @@ fn altered_tables_round_trip_through_sqlite_rewrites() {
          ALTER TABLE \"T 2\" RENAME COLUMN b TO bee;
          ALTER TABLE \"T 2\" ADD COLUMN c TEXT DEFAULT 'x' COLLATE NOCASE;
          ALTER TABLE \"T 2\" ADD CONSTRAINT small CHECK (a < 100);");
-    let s = inspect(&c).unwrap();
+    let s = inspect(&c, &Reserved::default()).unwrap();
     let t = &s.tables[0];
     assert_eq!(t.name, "T 2");
     assert_eq!(t.columns[1].name, "bee");
@@ -566,7 +588,7 @@ fn thousand_tables_are_fast() {
     }
     let c = db(&ddl);
     let start = std::time::Instant::now();
-    let s = inspect(&c).unwrap();
+    let s = inspect(&c, &Reserved::default()).unwrap();
     let took = start.elapsed();
     assert_eq!(s.tables.len(), 1000);
     assert_eq!(s.triggers.len(), 1000);
@@ -601,7 +623,9 @@ fn parse_errors_are_reported() {
         "CREATE INDEX nope ON t(a)",
     );
     match e {
-        Err(Error::Inspect(m)) => assert!(m.starts_with("index `nope`"), "{m}"),
+        Err(Error::Inspect { kind, name, .. }) => {
+            assert_eq!((kind, name.as_str()), ("index", "nope"))
+        }
         other => panic!("{other:?}"),
     }
 }

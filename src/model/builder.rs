@@ -1,5 +1,5 @@
 //! A Rust builder for the model, for apps that declare their schema in code and ship
-//! their own migration binary (`dbm::cli::run_with_model(schema)`).
+//! their own migration binary (`dbm::cli::run_with_model(schema)`) or migrate at start-up.
 //!
 //! ```
 //! use dbm::model::builder::{col, table, SchemaBuilder};
@@ -13,8 +13,11 @@
 //! assert_eq!(schema.tables[0].columns[1].sql_type, "VARCHAR(64)");
 //! ```
 
+use super::lower::{Lowering, Shorthands};
 use super::types::{known_names, resolve_alias};
+use super::validate::validate;
 use super::*;
+use crate::{Error, Result};
 
 /// Builds a [`Schema`]; `build` checks it like a model file.
 #[derive(Debug, Default)]
@@ -36,12 +39,7 @@ pub struct TableBuilder {
 pub struct ColumnBuilder {
     column: Column,
     friendly_type: Option<String>,
-    primary_key: bool,
-    autoincrement: bool,
-    unique: bool,
-    references: Option<(String, Option<String>)>,
-    on_delete: FkAction,
-    check: Option<String>,
+    shorthands: Shorthands,
 }
 
 /// Starts a table.
@@ -63,12 +61,7 @@ pub fn col(name: &str, friendly_type: &str) -> ColumnBuilder {
             ..Column::default()
         },
         friendly_type: Some(friendly_type.to_string()),
-        primary_key: false,
-        autoincrement: false,
-        unique: false,
-        references: None,
-        on_delete: FkAction::NoAction,
-        check: None,
+        shorthands: Shorthands::default(),
     }
 }
 
@@ -93,29 +86,36 @@ impl ColumnBuilder {
         self
     }
     pub fn primary_key(mut self) -> Self {
-        self.primary_key = true;
+        self.shorthands.primary_key = true;
         self
     }
     pub fn autoincrement(mut self) -> Self {
-        self.primary_key = true;
-        self.autoincrement = true;
+        self.shorthands.primary_key = true;
+        self.shorthands.autoincrement = true;
         self
     }
     pub fn unique(mut self) -> Self {
-        self.unique = true;
+        self.shorthands.unique = true;
         self
     }
     /// References `table(column)` (or the table's primary key when `column` is `None`).
     pub fn references(mut self, table: &str, column: Option<&str>) -> Self {
-        self.references = Some((table.to_string(), column.map(str::to_string)));
+        self.shorthands.references = Some((
+            table.to_string(),
+            column.map(str::to_string).into_iter().collect(),
+        ));
         self
     }
     pub fn on_delete(mut self, a: FkAction) -> Self {
-        self.on_delete = a;
+        self.shorthands.on_delete = a;
+        self
+    }
+    pub fn on_update(mut self, a: FkAction) -> Self {
+        self.shorthands.on_update = a;
         self
     }
     pub fn check(mut self, expr: &str) -> Self {
-        self.check = Some(expr.to_string());
+        self.shorthands.check = Some(expr.to_string());
         self
     }
     pub fn renamed_from(mut self, old: &str) -> Self {
@@ -198,71 +198,22 @@ impl TableBuilder {
     }
 
     fn build(self) -> Result<Table, String> {
-        let mut t = self.table;
-        let mut pk_cols = vec![];
-        let mut autoinc = false;
+        let mut t = Lowering::new(self.table);
         for cb in self.columns {
             let mut c = cb.column;
             if let Some(f) = &cb.friendly_type {
                 c.sql_type = resolve_alias(f).ok_or_else(|| {
                     format!(
                         "unknown type `{f}` for column `{}.{}`; known types: {}",
-                        t.name,
+                        t.table.name,
                         c.name,
                         known_names()
                     )
                 })?;
             }
-            if cb.primary_key {
-                pk_cols.push(IndexPart::column(c.name.clone()));
-                autoinc |= cb.autoincrement;
-            }
-            if cb.unique {
-                t.uniques.push(Unique {
-                    name: None,
-                    columns: vec![IndexPart::column(c.name.clone())],
-                    on_conflict: None,
-                });
-            }
-            if let Some((rt, rc)) = cb.references {
-                t.foreign_keys.push(ForeignKey {
-                    name: None,
-                    columns: vec![c.name.clone()],
-                    ref_table: rt,
-                    ref_columns: rc.into_iter().collect(),
-                    on_delete: cb.on_delete,
-                    on_update: FkAction::NoAction,
-                    deferred: false,
-                });
-            }
-            if let Some(expr) = cb.check {
-                t.checks.push(Check {
-                    name: None,
-                    expr,
-                    column: Some(c.name.clone()),
-                });
-            }
-            if t.column(&c.name).is_some() {
-                return Err(format!(
-                    "duplicate column `{}` in table `{}`",
-                    c.name, t.name
-                ));
-            }
-            t.columns.push(c);
+            t.column(c, cb.shorthands)?;
         }
-        if !pk_cols.is_empty() {
-            if t.primary_key.is_some() {
-                return Err(format!("table `{}`: two primary keys", t.name));
-            }
-            t.primary_key = Some(PrimaryKey {
-                name: None,
-                inline: pk_cols.len() == 1,
-                columns: pk_cols,
-                autoincrement: autoinc,
-                on_conflict: None,
-            });
-        }
-        Ok(t)
+        t.finish()
     }
 }
 
@@ -292,19 +243,24 @@ impl SchemaBuilder {
         self
     }
     /// Checks the model (types, duplicates, references) and returns it.
-    pub fn build(self) -> Result<Schema, String> {
+    pub fn build(self) -> Result<Schema> {
+        let invalid = |table: &str, message: String| Error::InvalidModel {
+            table: Some(table.to_string()),
+            message,
+        };
         let mut s = Schema::default();
         let mut seen = std::collections::HashSet::new();
         for tb in self.tables {
-            let t = tb.build()?;
+            let name = tb.table.name.clone();
+            let t = tb.build().map_err(|m| invalid(&name, m))?;
             if !seen.insert(name_key(&t.name)) {
-                return Err(format!("duplicate table `{}`", t.name));
+                return Err(invalid(&name, format!("duplicate table `{name}`")));
             }
             s.tables.push(t);
         }
         s.views = self.views;
         s.triggers = self.triggers;
-        super::file::validate(&s)?;
+        validate(&s, &Reserved::default()).map_err(|(table, m)| invalid(&table, m))?;
         Ok(s)
     }
 }

@@ -7,8 +7,12 @@
 //! compares them as text.
 
 pub mod builder;
+pub(crate) mod ddl;
 pub mod file;
-pub mod types;
+mod lower;
+pub(crate) mod order;
+pub(crate) mod types;
+pub(crate) mod validate;
 
 use serde::{Deserialize, Serialize};
 
@@ -49,9 +53,9 @@ pub struct Column {
     /// Declared type exactly as it goes into the DDL (`VARCHAR(64)`); empty = no type.
     pub sql_type: String,
     pub not_null: bool,
-    /// `NOT NULL ON CONFLICT <this>` (ROLLBACK, ABORT, FAIL, IGNORE or REPLACE).
+    /// `NOT NULL ON CONFLICT <this>`.
     #[serde(default)]
-    pub not_null_on_conflict: Option<String>,
+    pub not_null_on_conflict: Option<Conflict>,
     /// Default as SQL source text: `0`, `-1`, `'it''s'`, `CURRENT_TIMESTAMP`,
     /// `(datetime('now'))`. Expressions keep their parentheses.
     pub default: Option<String>,
@@ -87,6 +91,16 @@ pub struct IndexPart {
 }
 
 impl IndexPart {
+    /// Whether this term uses column `name`: a column term naming it, or an expression
+    /// mentioning it.
+    pub(crate) fn uses(&self, name: &str) -> bool {
+        if self.expr {
+            crate::sql::mentions(&self.target, name)
+        } else {
+            same_name(&self.target, name)
+        }
+    }
+
     /// A plain ascending column term.
     pub fn column(name: impl Into<String>) -> Self {
         IndexPart {
@@ -105,7 +119,7 @@ pub struct PrimaryKey {
     pub name: Option<String>,
     pub columns: Vec<IndexPart>,
     pub autoincrement: bool,
-    pub on_conflict: Option<String>,
+    pub on_conflict: Option<Conflict>,
     /// Declared on its column (`id INTEGER PRIMARY KEY`) rather than as a table constraint.
     /// SQLite tells them apart in one case only: a column-level `INTEGER PRIMARY KEY DESC`
     /// is not a rowid alias (see [`Table::pk_desc_quirk`]).
@@ -118,7 +132,7 @@ pub struct PrimaryKey {
 pub struct Unique {
     pub name: Option<String>,
     pub columns: Vec<IndexPart>,
-    pub on_conflict: Option<String>,
+    pub on_conflict: Option<Conflict>,
 }
 
 /// A CHECK constraint. `column` set means it is written on that column's definition.
@@ -185,6 +199,43 @@ impl FkAction {
     }
 }
 
+/// The `ON CONFLICT` resolution of a NOT NULL, PRIMARY KEY or UNIQUE constraint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Conflict {
+    Rollback,
+    Abort,
+    Fail,
+    Ignore,
+    Replace,
+}
+
+impl Conflict {
+    /// The SQL word, upper case.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Conflict::Rollback => "ROLLBACK",
+            Conflict::Abort => "ABORT",
+            Conflict::Fail => "FAIL",
+            Conflict::Ignore => "IGNORE",
+            Conflict::Replace => "REPLACE",
+        }
+    }
+
+    /// Parses the SQL word (any case).
+    pub fn parse(s: &str) -> Option<Conflict> {
+        [
+            Conflict::Rollback,
+            Conflict::Abort,
+            Conflict::Fail,
+            Conflict::Ignore,
+            Conflict::Replace,
+        ]
+        .into_iter()
+        .find(|c| c.sql().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
 /// A `CREATE INDEX`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Index {
@@ -210,6 +261,41 @@ pub struct Trigger {
     pub sql: String,
 }
 
+/// Table names that are not the user's schema: SQLite's own (`sqlite_*`), dbm's bookkeeping
+/// (`migrate_*`), and the control tables a repository names in `migrate.cfg`. Inspect hides
+/// them, the model may not declare them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reserved {
+    /// Exact names (any ASCII case) reserved beyond the two prefixes.
+    names: Vec<String>,
+}
+
+impl Reserved {
+    /// The prefixes plus `names` (e.g. a repository's `version_table`).
+    pub fn with_names<I: IntoIterator<Item = S>, S: Into<String>>(names: I) -> Reserved {
+        Reserved {
+            names: names.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// Whether `name` is reserved.
+    pub fn contains(&self, name: &str) -> bool {
+        self.reason(name).is_some()
+    }
+
+    /// Why `name` is reserved, if it is.
+    pub(crate) fn reason(&self, name: &str) -> Option<&'static str> {
+        let l = name.to_ascii_lowercase();
+        if l.starts_with("sqlite_") || l.starts_with("migrate_") {
+            Some("names starting with sqlite_ or migrate_ are reserved for SQLite and dbm")
+        } else if self.names.iter().any(|n| same_name(n, name)) {
+            Some("the name is reserved for the repository's control table (migrate.cfg)")
+        } else {
+            None
+        }
+    }
+}
+
 /// SQLite compares identifiers ASCII-case-insensitively.
 pub fn same_name(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
@@ -233,6 +319,12 @@ impl Schema {
     pub fn trigger(&self, name: &str) -> Option<&Trigger> {
         self.triggers.iter().find(|t| same_name(&t.name, name))
     }
+    /// The statements that create this schema in an empty database: tables (parents
+    /// first), indexes, views (dependencies first), triggers.
+    pub fn to_ddl(&self) -> Vec<String> {
+        ddl::create_all(self)
+    }
+
     /// Drops rename hints (they describe history, not the schema).
     pub fn without_hints(&self) -> Schema {
         let mut s = self.clone();

@@ -3,11 +3,11 @@
 
 use std::collections::HashSet;
 
-use super::{rebuild, render, Ctx, Statement};
+use super::{rebuild, Alteration, Planner, Statement};
 use crate::diff::{ColumnChangeKind, TableChange};
-use crate::model::{name_key, same_name, Check, Column, IndexPart, Table};
+use crate::model::{ddl, name_key, same_name, Check, Column, IndexPart, Table};
 use crate::sql::{ident, is_constant_literal, mentions, normalize};
-use crate::Result;
+use crate::{Error, Result};
 
 const RENAME_COLUMN: (u32, u32, u32) = (3, 25, 0);
 const DROP_COLUMN: (u32, u32, u32) = (3, 35, 0);
@@ -16,27 +16,30 @@ const CONSTRAINT_ALTERS: (u32, u32, u32) = (3, 53, 0);
 
 /// Statements for one `AlterTable` change.
 pub(super) fn alter_table(
-    ctx: &Ctx<'_>,
+    ctx: &Planner<'_>,
     from: &Table,
     to: &Table,
     changes: &[TableChange],
-) -> Result<Vec<Statement>> {
+) -> Result<Alteration> {
     if !same_name(&from.name, &to.name) {
         // Renames come first as RenameTable; planning on two names would touch the wrong table.
-        return Err(crate::Error::Unsupported(format!(
-            "altering table {:?} into {:?}: the rename must come first as its own change",
-            from.name, to.name
-        )));
+        return Err(Error::Unsupported {
+            table: from.name.clone(),
+            reason: format!(
+                "altering table {:?} into {:?}: the rename must come first as its own change",
+                from.name, to.name
+            ),
+        });
     }
-    match native(ctx, from, to, changes) {
-        Ok(stmts) => Ok(stmts),
-        Err(reasons) => rebuild::rebuild(ctx, from, to, changes, &reasons),
-    }
+    Ok(match native(ctx, from, to, changes) {
+        Ok(stmts) => Alteration::Native(stmts),
+        Err(reasons) => Alteration::Rebuild(rebuild::rebuild(ctx, from, to, changes, &reasons)?),
+    })
 }
 
 /// The native statements, or the reasons why the table must be rebuilt.
 fn native(
-    ctx: &Ctx<'_>,
+    ctx: &Planner<'_>,
     from: &Table,
     to: &Table,
     changes: &[TableChange],
@@ -71,7 +74,7 @@ fn native(
             TableChange::DropIndex(ix) => {
                 drop_index.push(format!("DROP INDEX {}", ident(&ix.name)))
             }
-            TableChange::AddIndex(ix) => add_index.push(render::create_index(&to.name, ix)),
+            TableChange::AddIndex(ix) => add_index.push(ddl::create_index(&to.name, ix)),
             TableChange::RenameColumn { from: a, to: b } => {
                 if ctx.at_least(RENAME_COLUMN) {
                     renames.push((a, b));
@@ -208,7 +211,7 @@ fn native(
     for c in add_cols {
         out.push(Statement::new(format!(
             "ALTER TABLE {t} ADD COLUMN {}",
-            render::column_def(to, c, false)
+            ddl::column_def(to, c, false)
         )));
     }
     out.extend(constraint_alters.into_iter().map(Statement::new));
@@ -236,7 +239,7 @@ fn parts(ps: &[IndexPart]) -> String {
 
 /// Why `ADD COLUMN c` cannot be used, if it cannot.
 fn add_column_blocker(
-    ctx: &Ctx<'_>,
+    ctx: &Planner<'_>,
     to: &Table,
     c: &Column,
     changes: &[TableChange],
@@ -253,13 +256,7 @@ fn add_column_blocker(
     if c.generated.as_ref().is_some_and(|g| g.stored) {
         return Some("STORED generated column".into());
     }
-    let in_part = |p: &IndexPart| {
-        if p.expr {
-            mentions(&p.target, &c.name)
-        } else {
-            same_name(&p.target, &c.name)
-        }
-    };
+    let in_part = |p: &IndexPart| p.uses(&c.name);
     if to
         .primary_key
         .as_ref()
@@ -301,7 +298,7 @@ fn add_column_blocker(
 /// Why `DROP COLUMN c` cannot be used, if it cannot: SQLite refuses (or would leave broken
 /// SQL behind) when anything else still mentions the column.
 fn drop_column_blocker(
-    ctx: &Ctx<'_>,
+    ctx: &Planner<'_>,
     from: &Table,
     c: &Column,
     dropped_indexes: &HashSet<String>,
@@ -310,13 +307,7 @@ fn drop_column_blocker(
         return Some("needs SQLite 3.35".into());
     }
     let name = c.name.as_str();
-    let in_part = |p: &IndexPart| {
-        if p.expr {
-            mentions(&p.target, name)
-        } else {
-            same_name(&p.target, name)
-        }
-    };
+    let in_part = |p: &IndexPart| p.uses(name);
     if from
         .primary_key
         .as_ref()

@@ -1,24 +1,23 @@
-//! Changes → SQL statements (native ALTER where SQLite can express the change, the
-//! documented table rebuild where it cannot), and script text.
+//! Changes → a typed [`Plan`] of SQL statements (native ALTER where SQLite can express the
+//! change, the documented table rebuild where it cannot), and the script text of a plan.
 //!
 //! The plan never touches a database. Statements are what goes *inside* the migration
 //! transaction: the apply stage turns foreign keys off and opens the transaction.
 
 mod alter;
 mod rebuild;
-pub mod render;
-pub mod script;
+pub(crate) mod script;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashSet;
 
 use crate::diff::Change;
-use crate::model::{name_key, Schema};
+use crate::model::{ddl, name_key, same_name, Schema};
 use crate::sql::ident;
 use crate::Result;
 
-/// Planner settings.
+/// How scripts are planned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlanOptions {
     /// Oldest SQLite the scripts must run on, as (major, minor, patch). Default 3.35.0.
@@ -35,9 +34,11 @@ impl Default for PlanOptions {
 
 /// One SQL statement of a script, with an optional comment line shown above it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statement {
+pub(crate) struct Statement {
     pub comment: Option<String>,
     pub sql: String,
+    /// Index, in the planned change list, of the change this statement carries out.
+    pub source: usize,
 }
 
 impl Statement {
@@ -45,18 +46,40 @@ impl Statement {
         Statement {
             comment: None,
             sql: sql.into(),
+            source: 0,
         }
     }
     pub(crate) fn with_comment(comment: impl Into<String>, sql: impl Into<String>) -> Self {
         Statement {
             comment: Some(comment.into()),
-            sql: sql.into(),
+            ..Statement::new(sql)
         }
     }
 }
 
+/// The statements that carry out a change list, and what they do as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Plan {
+    pub statements: Vec<Statement>,
+    /// Tables rebuilt (names as in the target schema).
+    pub rebuilt: Vec<String>,
+}
+
+impl Plan {
+    /// Whether `table` is rebuilt by this plan.
+    pub fn rebuilds(&self, table: &str) -> bool {
+        self.rebuilt.iter().any(|t| same_name(t, table))
+    }
+}
+
+/// How one `AlterTable` is carried out.
+pub(crate) enum Alteration {
+    Native(Vec<Statement>),
+    Rebuild(Vec<Statement>),
+}
+
 /// What the planner knows while walking the change list.
-pub(crate) struct Ctx<'a> {
+pub(crate) struct Planner<'a> {
     pub from: &'a Schema,
     pub to: &'a Schema,
     pub opts: &'a PlanOptions,
@@ -68,7 +91,7 @@ pub(crate) struct Ctx<'a> {
     pub created_triggers: HashSet<String>,
 }
 
-impl Ctx<'_> {
+impl Planner<'_> {
     pub fn at_least(&self, v: (u32, u32, u32)) -> bool {
         self.opts.min_sqlite >= v
     }
@@ -76,13 +99,13 @@ impl Ctx<'_> {
 
 /// Plans the statements that take a database from `from` to `to`, given their `changes`
 /// (in the order the diff delivers them, which is kept).
-pub fn plan(
+pub(crate) fn plan(
     changes: &[Change],
     from: &Schema,
     to: &Schema,
     opts: &PlanOptions,
-) -> Result<Vec<Statement>> {
-    let mut ctx = Ctx {
+) -> Result<Plan> {
+    let mut ctx = Planner {
         from,
         to,
         opts,
@@ -97,47 +120,44 @@ pub fn plan(
             })
             .collect(),
     };
-    let mut out = vec![];
-    for change in changes {
-        match change {
-            Change::CreateTable(t) => {
-                out.push(Statement::new(render::create_table(t)));
-                out.extend(
-                    t.indexes
-                        .iter()
-                        .map(|ix| Statement::new(render::create_index(&t.name, ix))),
-                );
-            }
+    let mut out = Plan::default();
+    for (source, change) in changes.iter().enumerate() {
+        let stmts = match change {
+            Change::CreateTable(t) => std::iter::once(ddl::create_table(t))
+                .chain(t.indexes.iter().map(|ix| ddl::create_index(&t.name, ix)))
+                .map(Statement::new)
+                .collect(),
             Change::DropTable(t) => {
-                out.push(Statement::new(format!("DROP TABLE {}", ident(&t.name))));
                 ctx.dropped_tables.insert(name_key(&t.name));
+                vec![Statement::new(format!("DROP TABLE {}", ident(&t.name)))]
             }
-            Change::RenameTable { from, to } => {
-                out.push(Statement::new(format!(
-                    "ALTER TABLE {} RENAME TO {}",
-                    ident(from),
-                    ident(to)
-                )));
-            }
+            Change::RenameTable { from, to } => vec![Statement::new(format!(
+                "ALTER TABLE {} RENAME TO {}",
+                ident(from),
+                ident(to)
+            ))],
             Change::AlterTable { from, to, changes } => {
-                out.extend(alter::alter_table(&ctx, from, to, changes)?);
+                match alter::alter_table(&ctx, from, to, changes)? {
+                    Alteration::Native(s) => s,
+                    Alteration::Rebuild(s) => {
+                        out.rebuilt.push(to.name.clone());
+                        s
+                    }
+                }
             }
-            Change::CreateView(v) => out.push(Statement::new(v.sql.clone())),
+            Change::CreateView(v) => vec![Statement::new(v.sql.clone())],
             Change::DropView(v) => {
-                out.push(Statement::new(format!("DROP VIEW {}", ident(&v.name))));
                 ctx.dropped_views.insert(name_key(&v.name));
+                vec![Statement::new(format!("DROP VIEW {}", ident(&v.name)))]
             }
-            Change::CreateTrigger(t) => out.push(Statement::new(t.sql.clone())),
+            Change::CreateTrigger(t) => vec![Statement::new(t.sql.clone())],
             Change::DropTrigger(t) => {
-                out.push(Statement::new(format!("DROP TRIGGER {}", ident(&t.name))));
                 ctx.dropped_triggers.insert(name_key(&t.name));
+                vec![Statement::new(format!("DROP TRIGGER {}", ident(&t.name)))]
             }
-        }
+        };
+        out.statements
+            .extend(stmts.into_iter().map(|s| Statement { source, ..s }));
     }
     Ok(out)
-}
-
-/// The statements that create `schema` in an empty database.
-pub fn create_all(schema: &Schema) -> Vec<String> {
-    render::create_all(schema)
 }

@@ -7,31 +7,39 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{render, Ctx, Statement};
+use super::{Planner, Statement};
 use crate::diff::TableChange;
-use crate::model::{name_key, same_name, Table};
+use crate::model::{ddl, name_key, same_name, Table};
+use crate::script::REBUILD_PREFIX;
 use crate::sql::{ident, literal};
 use crate::{Error, Result};
 
-/// Prefix of the rebuild's temporary table.
-pub const NEW_PREFIX: &str = "_dbm_new_";
-
 const ROWID_NAMES: [&str; 3] = ["rowid", "_rowid_", "oid"];
 
+fn unsupported(table: &Table, reason: String) -> Error {
+    Error::Unsupported {
+        table: table.name.clone(),
+        reason,
+    }
+}
+
 pub(super) fn rebuild(
-    ctx: &Ctx<'_>,
+    ctx: &Planner<'_>,
     from: &Table,
     to: &Table,
     changes: &[TableChange],
     reasons: &[String],
 ) -> Result<Vec<Statement>> {
     let x = ident(&to.name);
-    let tmp_name = format!("{NEW_PREFIX}{}", to.name);
+    let tmp_name = format!("{REBUILD_PREFIX}{}", to.name);
     if ctx.from.table(&tmp_name).is_some() || ctx.to.table(&tmp_name).is_some() {
-        return Err(Error::Unsupported(format!(
-            "rebuilding table {:?}: a table named {tmp_name:?} already exists",
-            to.name
-        )));
+        return Err(unsupported(
+            to,
+            format!(
+                "rebuilding table {:?}: a table named {tmp_name:?} already exists",
+                to.name
+            ),
+        ));
     }
     let tmp = ident(&tmp_name);
 
@@ -43,10 +51,13 @@ pub(super) fn rebuild(
         match tc {
             TableChange::RenameColumn { from: a, to: b } => {
                 if from.column(a).is_none() {
-                    return Err(Error::Unsupported(format!(
-                        "rename of column {a:?} in table {:?}: no such column",
-                        to.name
-                    )));
+                    return Err(unsupported(
+                        to,
+                        format!(
+                            "rename of column {a:?} in table {:?}: no such column",
+                            to.name
+                        ),
+                    ));
                 }
                 renamed_into.insert(name_key(b), a);
                 renamed_away.insert(name_key(a));
@@ -102,18 +113,18 @@ pub(super) fn rebuild(
                 targets.insert(0, w);
             }
             _ => {
-                return Err(Error::Unsupported(format!(
-                    "rebuilding table {:?}: its rowid is hidden by columns named rowid, _rowid_ and oid",
-                    to.name
-                )))
+                return Err(unsupported(
+                    to,
+                    format!("rebuilding table {:?}: its rowid is hidden by columns named rowid, _rowid_ and oid", to.name),
+                ))
             }
         }
     }
     if targets.is_empty() {
-        return Err(Error::Unsupported(format!(
-            "rebuilding table {:?}: no column of the old table carries over, so its rows would be lost",
-            to.name
-        )));
+        return Err(unsupported(
+            to,
+            format!("rebuilding table {:?}: no column of the old table carries over, so its rows would be lost", to.name),
+        ));
     }
 
     let why = if reasons.is_empty() {
@@ -123,7 +134,7 @@ pub(super) fn rebuild(
     };
     let mut out = vec![Statement::with_comment(
         format!("rebuild {}: {why}", ident(&to.name)),
-        render::create_table_as(to, &tmp_name),
+        ddl::create_table_as(to, &tmp_name),
     )];
     out.push(Statement::new(format!(
         "INSERT INTO {tmp} ({}) SELECT {} FROM {x}",
@@ -153,7 +164,7 @@ pub(super) fn rebuild(
     out.extend(
         to.indexes
             .iter()
-            .map(|ix| Statement::new(render::create_index(&to.name, ix))),
+            .map(|ix| Statement::new(ddl::create_index(&to.name, ix))),
     );
 
     // DROP TABLE took the table's triggers with it. Recreate the target's triggers on this

@@ -1,14 +1,44 @@
-//! Statements → script text, runnable by the `sqlite3` shell and by rusqlite `execute_batch`.
+//! A plan → script text, runnable by the `sqlite3` shell and by rusqlite `execute_batch`:
+//! the header (from the typed changes and plan, never from the SQL), then the statements.
 
 use sqlite3_parser::dialect::TokenType;
 
-use super::Statement;
+use super::{Plan, Statement};
+use crate::diff::Change;
+use crate::script::header::{self, Entry};
+use crate::script::Direction;
 use crate::sql::tokens;
+
+/// The text of a generated script: a header listing every change in words (hazards marked,
+/// rebuilt tables noted, `notes` last), then the plan's statements.
+pub(crate) fn text(
+    version: u64,
+    direction: Direction,
+    changes: &[Change],
+    plan: &Plan,
+    notes: &[String],
+) -> String {
+    let mut entries = vec![];
+    for c in changes {
+        let note = match c {
+            Change::AlterTable { to, .. } if plan.rebuilds(&to.name) => " (table rebuild)",
+            _ => "",
+        };
+        entries.extend(c.describe().into_iter().map(|d| Entry {
+            text: format!("{}{note}", d.text),
+            hazard: d.hazard,
+        }));
+    }
+    render_script(
+        &header::lines(version, direction, &entries, notes),
+        &plan.statements,
+    )
+}
 
 /// Renders a script: `header` lines as `-- ` comments, a blank line, then every statement
 /// (its comment as a `-- ` line above it) terminated by `;`, statements separated by a blank
 /// line. Deterministic; ends with exactly one newline (empty input gives an empty string).
-pub fn render_script(header: &[String], statements: &[Statement]) -> String {
+pub(crate) fn render_script(header: &[String], statements: &[Statement]) -> String {
     let mut blocks: Vec<String> = vec![];
     if !header.is_empty() {
         blocks.push(comment_lines(&header.join("\n")));
@@ -69,7 +99,7 @@ mod tests {
     fn st(comment: Option<&str>, sql: &str) -> Statement {
         Statement {
             comment: comment.map(str::to_string),
-            sql: sql.to_string(),
+            ..Statement::new(sql)
         }
     }
 

@@ -1,18 +1,18 @@
-//! Hand-written SQLite DDL renderer over dbm's model.
+//! The model written as SQLite DDL: dbm's own renderer (sea-query lacks COLLATE, STRICT,
+//! ON CONFLICT, DEFERRABLE, expression indexes, views and triggers, and drops FK names).
 //!
 //! Fidelity matters more than beauty: the rendered DDL is executed and re-introspected and
 //! must give back the same model, so expressions, types and defaults go out verbatim and
 //! every identifier goes through [`ident`].
 
-use std::collections::{BTreeSet, HashMap};
-
-use crate::model::{
-    name_key, same_name, Column, FkAction, ForeignKey, Index, IndexPart, Order, Schema, Table,
+use super::{
+    name_key, order, same_name, Column, Conflict, FkAction, ForeignKey, Index, IndexPart, Order,
+    Schema, Table,
 };
-use crate::sql::{ident, mentions};
+use crate::sql::ident;
 
 /// `CREATE TABLE` for `table`, one column or constraint per line.
-pub fn create_table(table: &Table) -> String {
+pub(crate) fn create_table(table: &Table) -> String {
     create_table_as(table, &table.name)
 }
 
@@ -186,9 +186,9 @@ fn constraint_name(name: &Option<String>) -> String {
     }
 }
 
-fn on_conflict(oc: &Option<String>) -> String {
+fn on_conflict(oc: &Option<Conflict>) -> String {
     match oc {
-        Some(x) => format!(" ON CONFLICT {}", x.trim().to_ascii_uppercase()),
+        Some(x) => format!(" ON CONFLICT {}", x.sql()),
         None => String::new(),
     }
 }
@@ -225,7 +225,7 @@ fn index_part(p: &IndexPart) -> String {
 }
 
 /// `CREATE [UNIQUE] INDEX "n" ON "t" (..) [WHERE ..]`.
-pub fn create_index(table_name: &str, index: &Index) -> String {
+pub(crate) fn create_index(table_name: &str, index: &Index) -> String {
     let parts: Vec<String> = index.parts.iter().map(index_part).collect();
     let mut s = format!(
         "CREATE {}INDEX {} ON {} ({})",
@@ -241,64 +241,11 @@ pub fn create_index(table_name: &str, index: &Index) -> String {
     s
 }
 
-/// Orders `n` items so that each comes after the items it depends on, smallest name first
-/// among the ready ones; a cycle is broken by taking the smallest remaining name.
-fn dependency_order(names: &[String], deps: impl Fn(usize) -> Vec<usize>) -> Vec<usize> {
-    let n = names.len();
-    let mut waiting_on = vec![0usize; n];
-    let mut dependents: Vec<Vec<usize>> = vec![vec![]; n];
-    for (i, waiting) in waiting_on.iter_mut().enumerate() {
-        let mut ds = deps(i);
-        ds.sort_unstable();
-        ds.dedup();
-        for d in ds.into_iter().filter(|&d| d != i) {
-            *waiting += 1;
-            dependents[d].push(i);
-        }
-    }
-    let key = |i: usize| (name_key(&names[i]), names[i].clone(), i);
-    let mut remaining: BTreeSet<(String, String, usize)> = (0..n).map(key).collect();
-    let mut ready: BTreeSet<(String, String, usize)> =
-        (0..n).filter(|&i| waiting_on[i] == 0).map(key).collect();
-    let mut out = Vec::with_capacity(n);
-    while let Some(first) = ready.pop_first().or_else(|| remaining.first().cloned()) {
-        let i = first.2;
-        if !remaining.remove(&first) {
-            continue;
-        }
-        out.push(i);
-        for &j in &dependents[i] {
-            waiting_on[j] = waiting_on[j].saturating_sub(1);
-            if waiting_on[j] == 0 && remaining.contains(&key(j)) {
-                ready.insert(key(j));
-            }
-        }
-    }
-    out
-}
-
-/// Tables in foreign-key order (parents first), name order otherwise.
-pub(crate) fn table_order(tables: &[Table]) -> Vec<usize> {
-    let by_name: HashMap<String, usize> = tables
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (name_key(&t.name), i))
-        .collect();
-    let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
-    dependency_order(&names, |i| {
-        tables[i]
-            .foreign_keys
-            .iter()
-            .filter_map(|fk| by_name.get(&name_key(&fk.ref_table)).copied())
-            .collect()
-    })
-}
-
 /// Every statement that creates `schema` in an empty database: tables (parents first),
 /// indexes, views (dependencies first), triggers.
-pub fn create_all(schema: &Schema) -> Vec<String> {
+pub(crate) fn create_all(schema: &Schema) -> Vec<String> {
     let mut out = vec![];
-    let order = table_order(&schema.tables);
+    let order = order::tables(&schema.tables);
     for &i in &order {
         out.push(create_table(&schema.tables[i]));
     }
@@ -306,12 +253,7 @@ pub fn create_all(schema: &Schema) -> Vec<String> {
         let t = &schema.tables[i];
         out.extend(t.indexes.iter().map(|ix| create_index(&t.name, ix)));
     }
-    let view_names: Vec<String> = schema.views.iter().map(|v| v.name.clone()).collect();
-    for i in dependency_order(&view_names, |i| {
-        (0..schema.views.len())
-            .filter(|&j| j != i && mentions(&schema.views[i].sql, &schema.views[j].name))
-            .collect()
-    }) {
+    for i in order::views(&schema.views) {
         out.push(schema.views[i].sql.clone());
     }
     let mut triggers: Vec<_> = schema.triggers.iter().collect();

@@ -1,7 +1,8 @@
 //! `dbm.toml` and the settings precedence: command-line flags > `DATABASE_URL` (for the
-//! database) > the file > defaults.
+//! database) > the file > defaults. Every setting is parsed once, into its type, here.
 
-use crate::{Error, Result};
+use crate::BackupPolicy;
+use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -22,7 +23,7 @@ pub struct ConfigFile {
     /// Oldest SQLite the scripts must run on, e.g. "3.35" (default) or "3.53".
     pub min_sqlite: Option<String>,
     /// Backups before destructive steps: "auto" (default), "always" or "never".
-    pub backup: Option<String>,
+    pub backup: Option<BackupPolicy>,
     /// How long to wait for another migrator's lock, in seconds.
     pub lock_timeout: Option<u64>,
 }
@@ -42,9 +43,10 @@ pub struct Settings {
     pub database: PathBuf,
     pub repository: PathBuf,
     pub model: PathBuf,
-    /// Where the model came from is explicit (flag or file), so a missing file is an error.
+    /// Oldest SQLite the scripts must run on.
     pub min_sqlite: (u32, u32, u32),
-    pub backup: String,
+    pub backup: BackupPolicy,
+    /// Seconds to wait for another migrator's lock.
     pub lock_timeout: u64,
 }
 
@@ -53,22 +55,18 @@ pub fn database_path(url_or_path: &str) -> Result<PathBuf> {
     let s = url_or_path.trim();
     if let Some(rest) = s.strip_prefix("sqlite:///") {
         if rest.is_empty() {
-            return Err(Error::Usage(format!("database URL `{s}` names no file")));
+            bail!("database URL `{s}` names no file");
         }
         return Ok(PathBuf::from(rest));
     }
     if s.starts_with("sqlite:") {
-        return Err(Error::Usage(format!(
-            "database URL `{s}` is not of the form sqlite:///path"
-        )));
+        bail!("database URL `{s}` is not of the form sqlite:///path");
     }
     if s.contains("://") {
-        return Err(Error::Usage(format!(
-            "database `{s}`: dbm works with SQLite files only (a path or sqlite:///path)"
-        )));
+        bail!("database `{s}`: dbm works with SQLite files only (a path or sqlite:///path)");
     }
     if s.is_empty() {
-        return Err(Error::Usage("empty database path".into()));
+        bail!("empty database path");
     }
     Ok(PathBuf::from(s))
 }
@@ -76,7 +74,7 @@ pub fn database_path(url_or_path: &str) -> Result<PathBuf> {
 /// Parses "3.35" / "3.53.0" into a version triple.
 pub fn parse_sqlite_version(s: &str) -> Result<(u32, u32, u32)> {
     let nums: Vec<&str> = s.trim().split('.').collect();
-    let bad = || Error::Usage(format!("min_sqlite `{s}` is not a version like 3.35"));
+    let bad = || anyhow!("min_sqlite `{s}` is not a version like 3.35");
     if nums.len() < 2 || nums.len() > 3 {
         return Err(bad());
     }
@@ -94,10 +92,7 @@ impl Settings {
         let (file, base) = match &o.config {
             Some(p) => {
                 if !p.is_file() {
-                    return Err(Error::File {
-                        path: p.clone(),
-                        message: "config file not found".into(),
-                    });
+                    bail!("{}: config file not found", p.display());
                 }
                 (
                     Some(read_config(p)?),
@@ -139,35 +134,23 @@ impl Settings {
             Some(v) => parse_sqlite_version(v)?,
             None => (3, 35, 0),
         };
-        let backup = file.backup.clone().unwrap_or_else(|| "auto".into());
-        if !matches!(backup.as_str(), "auto" | "always" | "never") {
-            return Err(Error::Usage(format!(
-                "dbm.toml: backup = `{backup}`: use \"auto\", \"always\" or \"never\""
-            )));
-        }
         Ok(Settings {
             database,
             repository,
             model,
             min_sqlite,
-            backup,
+            backup: file.backup.unwrap_or_default(),
             lock_timeout: file.lock_timeout.unwrap_or(30),
         })
     }
 }
 
 fn read_config(path: &Path) -> Result<ConfigFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::File {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| {
         let offset = e.span().map(|s| s.start).unwrap_or(0).min(text.len());
         let line = text[..offset].matches('\n').count() + 1;
-        Error::File {
-            path: path.to_path_buf(),
-            message: format!("line {line}: {}", e.message().trim()),
-        }
+        anyhow!("{}: line {line}: {}", path.display(), e.message().trim())
     })
 }
 

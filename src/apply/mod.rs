@@ -1,0 +1,360 @@
+//! Applying versions to a borrowed connection: one runner for both directions over the
+//! control-table store ([`control`]), the one-step transaction ([`step`]), backups and
+//! offline SQL.
+//!
+//! Every version runs in its own `BEGIN IMMEDIATE` transaction together with the control-table
+//! update and a `migrate_history` row, with foreign keys switched off *outside* the transaction
+//! and checked with `pragma_foreign_key_check` before COMMIT. The version is re-read under the
+//! write lock, so concurrent migrators never apply a version twice.
+//!
+//! An app migrates its own database at start-up on the connection it already has:
+//!
+//! ```no_run
+//! use dbm::{ApplyOptions, Repository};
+//!
+//! let repo = Repository::open(std::path::Path::new("db_repository"))?;
+//! let mut conn = rusqlite::Connection::open("app.db")?;
+//! let report = dbm::upgrade(&mut conn, &repo, None, &ApplyOptions::default())?;
+//! println!("applied {} version(s)", report.steps.len());
+//! # Ok::<(), dbm::Error>(())
+//! ```
+
+mod backup;
+pub(crate) mod control;
+mod offline;
+pub(crate) mod step;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+pub use backup::BackupPolicy;
+pub use control::{
+    adopt_if_empty, db_version, drop_version_control, history, reserved, version_control,
+    HISTORY_TABLE,
+};
+pub use step::{apply_version, Step, StepOutcome};
+
+use crate::error::{is_busy, map_busy, Error, Result};
+use crate::repository::{checksum, Repository, VersionFiles};
+use crate::script::Direction;
+use control::{current_version, modified};
+use step::Attempt;
+
+/// Options of [`upgrade`] and [`downgrade`].
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Apply even if an already-applied up script changed since it was applied.
+    pub allow_modified: bool,
+    /// How long to wait for another connection's write lock.
+    pub busy_timeout: Duration,
+    pub backup: BackupPolicy,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            allow_modified: false,
+            busy_timeout: Duration::from_secs(30),
+            backup: BackupPolicy::Auto,
+        }
+    }
+}
+
+/// What [`upgrade`] / [`downgrade`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// `(from, to)` per version applied by this call, in order.
+    pub steps: Vec<(u64, u64)>,
+    /// The copy taken before the first step, if any.
+    pub backup: Option<PathBuf>,
+}
+
+/// One row of `migrate_history`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub version: u64,
+    pub direction: Direction,
+    pub checksum: String,
+    pub applied_at: String,
+    pub duration_ms: u64,
+}
+
+/// One version step to take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingStep<'a> {
+    pub from: u64,
+    pub to: u64,
+    pub direction: Direction,
+    /// The version whose script runs (`to` going up, `from` going down).
+    pub files: &'a VersionFiles,
+}
+
+/// The steps from version `from` to version `to`, one version each, in order, with the
+/// script each one runs. Pure: the local versions decide (like refinery's
+/// `verify_migrations`); a version missing from them is an error.
+pub fn pending(from: u64, to: u64, versions: &[VersionFiles]) -> Result<Vec<PendingStep<'_>>> {
+    let latest = versions.last().map_or(0, |v| v.version);
+    let files = |version: u64| {
+        versions
+            .iter()
+            .find(|v| v.version == version)
+            .ok_or(Error::NoSuchVersion { version, latest })
+    };
+    if to >= from {
+        (from + 1..=to)
+            .map(|v| {
+                Ok(PendingStep {
+                    from: v - 1,
+                    to: v,
+                    direction: Direction::Up,
+                    files: files(v)?,
+                })
+            })
+            .collect()
+    } else {
+        (to + 1..=from)
+            .rev()
+            .map(|v| {
+                Ok(PendingStep {
+                    from: v,
+                    to: v - 1,
+                    direction: Direction::Down,
+                    files: files(v)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The repository's versions and the database's, checked: under version control, not above
+/// the latest version, applied scripts unchanged (unless allowed).
+struct Checked {
+    versions: Vec<VersionFiles>,
+    latest: u64,
+    current: u64,
+}
+
+fn check(conn: &Connection, repo: &Repository, allow_modified: bool) -> Result<Checked> {
+    let versions = repo.versions()?;
+    let latest = versions.last().map_or(0, |v| v.version);
+    let current = current_version(conn, repo)?;
+    if current > latest {
+        return Err(Error::AboveLatest {
+            current,
+            latest,
+            root: repo.root.clone(),
+        });
+    }
+    if !allow_modified {
+        let scripts = modified(conn, repo, &versions, current)?;
+        if !scripts.is_empty() {
+            return Err(Error::Modified { scripts });
+        }
+    }
+    Ok(Checked {
+        versions,
+        latest,
+        current,
+    })
+}
+
+/// The checks [`upgrade`] and [`downgrade`] make before running anything (under version
+/// control, not above the repository's latest version, applied scripts unchanged), for
+/// callers that only print SQL and must refuse in the same cases. Returns the version.
+pub fn check_applied(conn: &Connection, repo: &Repository, allow_modified: bool) -> Result<u64> {
+    check(conn, repo, allow_modified).map(|c| c.current)
+}
+
+/// Upgrades to `target` (default: the latest version), one transaction per version.
+/// Versions already applied by a concurrent migrator are skipped.
+pub fn upgrade(
+    conn: &mut Connection,
+    repo: &Repository,
+    target: Option<u64>,
+    opts: &ApplyOptions,
+) -> Result<ApplyReport> {
+    run(conn, repo, opts, |c| {
+        let target = target.unwrap_or(c.latest);
+        if target > c.latest {
+            return Err(Error::UpgradeTargetMissing {
+                target,
+                latest: c.latest,
+            });
+        }
+        if target < c.current {
+            return Err(Error::WrongDirection {
+                current: c.current,
+                target,
+                upgrade: true,
+            });
+        }
+        Ok(target)
+    })
+}
+
+/// Downgrades to `target` (default: one version down), running each version's down script
+/// from the current version down to `target + 1`, one transaction per version.
+pub fn downgrade(
+    conn: &mut Connection,
+    repo: &Repository,
+    target: Option<u64>,
+    opts: &ApplyOptions,
+) -> Result<ApplyReport> {
+    run(conn, repo, opts, |c| {
+        let target = match target {
+            Some(t) => t,
+            None => c.current.checked_sub(1).ok_or(Error::AtBottom)?,
+        };
+        if target >= c.current {
+            return Err(Error::WrongDirection {
+                current: c.current,
+                target,
+                upgrade: false,
+            });
+        }
+        Ok(target)
+    })
+}
+
+/// The SQL that [`upgrade`] would run, for `sqlite3 -bail DB < file`; `conn` is `None` for
+/// a database that does not exist yet (it starts at version 0).
+pub fn upgrade_sql(
+    conn: Option<&Connection>,
+    repo: &Repository,
+    target: Option<u64>,
+    allow_modified: bool,
+) -> Result<String> {
+    let latest = repo.latest()?;
+    let target = target.unwrap_or(latest);
+    if target > latest {
+        return Err(Error::UpgradeTargetMissing { target, latest });
+    }
+    let from = match conn {
+        Some(c) => check_applied(c, repo, allow_modified)?,
+        None => 0,
+    };
+    if target < from {
+        return Err(Error::WrongDirection {
+            current: from,
+            target,
+            upgrade: true,
+        });
+    }
+    offline::offline_sql(repo, from, target)
+}
+
+/// The SQL that [`downgrade`] would run, for `sqlite3 -bail DB < file`.
+pub fn downgrade_sql(
+    conn: &Connection,
+    repo: &Repository,
+    target: Option<u64>,
+    allow_modified: bool,
+) -> Result<String> {
+    let from = check_applied(conn, repo, allow_modified)?;
+    let target = match target {
+        Some(t) => t,
+        None => from.checked_sub(1).ok_or(Error::AtBottom)?,
+    };
+    if target > from {
+        return Err(Error::WrongDirection {
+            current: from,
+            target,
+            upgrade: false,
+        });
+    }
+    offline::offline_sql(repo, from, target)
+}
+
+#[cfg(test)]
+pub(crate) use offline::offline_sql;
+
+/// The runner behind [`upgrade`] and [`downgrade`]: checks, target, backup, then one step
+/// per version until the database is at the target.
+fn run(
+    conn: &mut Connection,
+    repo: &Repository,
+    opts: &ApplyOptions,
+    target_of: impl FnOnce(&Checked) -> Result<u64>,
+) -> Result<ApplyReport> {
+    let conn: &Connection = conn;
+    let _busy = step::ConnGuard::new(conn, opts.busy_timeout, false)?;
+    let checked = check(conn, repo, opts.allow_modified)?;
+    let target = target_of(&checked)?;
+    let steps = pending(checked.current, target, &checked.versions)?;
+    let mut scripts: HashMap<(u64, u64), (PathBuf, String)> = HashMap::new();
+    for s in &steps {
+        let path = s.files.script(s.direction);
+        let sql = std::fs::read_to_string(path).map_err(|e| Error::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        scripts.insert((s.from, s.to), (path.to_path_buf(), sql));
+    }
+    let mut report = ApplyReport::default();
+    if steps.is_empty() {
+        return Ok(report);
+    }
+    let texts: Vec<&str> = scripts.values().map(|(_, s)| s.as_str()).collect();
+    if backup::wanted(opts.backup, &texts) {
+        report.backup = backup::take(conn, checked.current).map_err(|e| locked(e, opts))?;
+    }
+    let stop = |report: ApplyReport, e: Error| {
+        if report.steps.is_empty() && report.backup.is_none() {
+            e
+        } else {
+            Error::Stopped {
+                report,
+                source: Box::new(e),
+            }
+        }
+    };
+    let up = target > checked.current;
+    loop {
+        // Re-read each time: a concurrent migrator may have moved the database on.
+        let cur = match current_version(conn, repo) {
+            Ok(v) => v,
+            Err(e) => return Err(stop(report, e)),
+        };
+        if (up && cur >= target) || (!up && cur <= target) {
+            return Ok(report);
+        }
+        let (from, to) = if up { (cur, cur + 1) } else { (cur, cur - 1) };
+        let Some((file, sql)) = scripts.get(&(from, to)) else {
+            // Only a concurrent downgrade while upgrading (or the reverse) gets here.
+            return Err(stop(
+                report,
+                Error::AtVersion {
+                    found: cur,
+                    expected: from,
+                },
+            ));
+        };
+        let step = Step {
+            repo,
+            sql,
+            file,
+            from,
+            to,
+            direction: if up { Direction::Up } else { Direction::Down },
+            checksum: &checksum(sql.as_bytes()),
+        };
+        match step::run(conn, &step, opts.busy_timeout, &mut || Ok(())) {
+            Ok(Attempt::Applied { .. }) => report.steps.push((from, to)),
+            Ok(Attempt::Stale { .. }) => {}
+            Err(e) => return Err(stop(report, e)),
+        }
+    }
+}
+
+fn locked(e: Error, opts: &ApplyOptions) -> Error {
+    match e {
+        Error::Sqlite(s) if is_busy(&s) => map_busy(s, opts.busy_timeout),
+        e => e,
+    }
+}

@@ -1,0 +1,84 @@
+//! Offline SQL: what `sqlite3 -bail db.sqlite < file.sql` runs to do what `upgrade` or
+//! `downgrade` would, the transaction protocol of [`super::step`] written out as text. Each
+//! version is one transaction guarded by the expected version and a foreign-key check (a
+//! failed guard is a CHECK-constraint error).
+
+use super::control::{history_ddl, HISTORY_TABLE, UTC_NOW};
+use super::pending;
+use crate::error::{Error, Result};
+use crate::repository::{checksum, Repository};
+use crate::script::split;
+use crate::sql::{ident, literal};
+
+/// The SQL that takes a database from version `from` to `to` (upgrade or downgrade).
+pub(crate) fn offline_sql(repo: &Repository, from: u64, to: u64) -> Result<String> {
+    let versions = repo.versions()?;
+    let latest = versions.last().map_or(0, |v| v.version);
+    for version in [from, to] {
+        if version > latest {
+            return Err(Error::NoSuchVersion { version, latest });
+        }
+    }
+    if from == to {
+        return Err(Error::NothingToDo { version: from });
+    }
+    let control = ident(&repo.version_table);
+    let repo_id = literal(&repo.repository_id);
+    let guard = "temp.dbm_offline_guard";
+    let mut out = String::new();
+    let verb = if to > from { "upgrade" } else { "downgrade" };
+    out.push_str(&format!(
+        "-- dbm offline {verb} of repository {repo_id} from version {from} to {to}.\n\
+         -- Run with: sqlite3 -bail DATABASE < this-file.sql\n\
+         -- A failing guard stops with \"CHECK constraint failed: ...\" and rolls that version back.\n\n"
+    ));
+    out.push_str(&history_ddl());
+    out.push_str(";\n");
+    out.push_str(
+        "CREATE TEMP TABLE IF NOT EXISTS dbm_offline_guard (\n  \
+         expected_version INTEGER CONSTRAINT \"database is not at the expected version\" CHECK (expected_version),\n  \
+         no_fk_violations INTEGER CONSTRAINT \"foreign key violations\" CHECK (no_fk_violations)\n);\n"
+    );
+    for step in pending(from, to, &versions)? {
+        let (a, b) = (step.from, step.to);
+        let path = step.files.script(step.direction);
+        let sql = std::fs::read_to_string(path).map_err(|e| Error::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let sum = checksum(sql.as_bytes());
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "\n-- {name}: version {a} -> {b}\nPRAGMA foreign_keys=OFF;\nBEGIN IMMEDIATE;\n"
+        ));
+        out.push_str(&format!(
+            "INSERT INTO {guard} (expected_version) SELECT coalesce((SELECT version = {a} FROM {control} WHERE repository_id = {repo_id}), 0);\n"
+        ));
+        let body = sql.trim_end();
+        out.push_str(body);
+        let terminated = split(body)
+            .and_then(|s| s.last().map(|s| s.terminated))
+            .unwrap_or(false);
+        // A trailing `-- comment` line would swallow a `;` on the same line.
+        out.push_str(if terminated { "\n" } else { "\n;\n" });
+        out.push_str(&format!(
+            "INSERT INTO {guard} (no_fk_violations) SELECT count(*) = 0 FROM pragma_foreign_key_check;\n"
+        ));
+        out.push_str(&format!(
+            "UPDATE {control} SET version = {b} WHERE repository_id = {repo_id};\n"
+        ));
+        out.push_str(&format!(
+            "INSERT INTO {} (repository_id, version, direction, checksum, applied_at, duration_ms) VALUES ({repo_id}, {}, {}, {}, {UTC_NOW}, 0);\n",
+            ident(HISTORY_TABLE),
+            a.max(b),
+            literal(step.direction.as_str()),
+            literal(&sum)
+        ));
+        out.push_str("COMMIT;\nPRAGMA foreign_keys=ON;\n");
+    }
+    out.push_str(&format!("\nDROP TABLE IF EXISTS {guard};\n"));
+    Ok(out)
+}

@@ -1,0 +1,154 @@
+//! The command line's arguments (clap).
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dbm",
+    version,
+    about = "Schema migrations for SQLite: declare the schema, dbm writes reviewable up/down SQL"
+)]
+pub(super) struct Cli {
+    /// The SQLite database (a path, or a sqlite:///path URL). Overrides DATABASE_URL and dbm.toml.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(super) database: Option<String>,
+    /// The migration repository folder (default db_repository).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(super) repository: Option<PathBuf>,
+    /// The declared schema model, TOML (default models.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(super) model: Option<PathBuf>,
+    /// The config file (default ./dbm.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(super) config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(super) command: Command,
+}
+
+#[derive(Debug, clap::Args, Default)]
+pub(super) struct ApplyArgs {
+    /// Print the SQL (transactions and control-table updates included) instead of running it.
+    #[arg(long)]
+    pub(super) sql: bool,
+    /// Run even though an applied script was edited afterwards.
+    #[arg(long)]
+    pub(super) allow_modified: bool,
+    /// Take a backup before running, whatever the scripts contain.
+    #[arg(long, conflicts_with = "no_backup")]
+    pub(super) backup: bool,
+    /// Never take a backup, even before destructive steps.
+    #[arg(long)]
+    pub(super) no_backup: bool,
+    /// Seconds to wait for another migrator's lock.
+    #[arg(long, value_name = "SECONDS")]
+    pub(super) timeout: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum Command {
+    /// Create the repository (if absent) and put the database under version control at version 0.
+    Create,
+    /// Diff the model against the database, write the next up/down scripts, apply the up script.
+    Migrate {
+        /// Describes the migration; its slug names the files.
+        #[arg(short, long)]
+        message: Option<String>,
+    },
+    /// Upgrade the database to VERSION (default: the latest).
+    Upgrade {
+        #[arg(allow_hyphen_values = true)]
+        version: Option<String>,
+        /// Create the database file (and put it under version control) if it does not exist.
+        #[arg(long)]
+        create: bool,
+        #[command(flatten)]
+        opts: ApplyArgs,
+    },
+    /// Downgrade the database to VERSION (default: one step down).
+    Downgrade {
+        #[arg(allow_hyphen_values = true)]
+        version: Option<String>,
+        #[command(flatten)]
+        opts: ApplyArgs,
+    },
+    /// Print the repository's latest version.
+    Version,
+    /// Print the database's version.
+    DbVersion,
+    /// Write a new empty up/down pair for hand-written SQL.
+    Script { message: String },
+    /// Print the live database's schema as model TOML.
+    CreateModel,
+    /// Print the differences between the model and the database (exit 0).
+    Diff {
+        /// Also print the SQL that `migrate` would write.
+        #[arg(long)]
+        sql: bool,
+    },
+    /// Exit 0 when the model and the database match, 1 when they differ (for CI).
+    Check,
+    /// Database version, repository latest, pending versions, edited scripts, drift.
+    Status,
+    /// The applied-scripts history recorded in the database.
+    History,
+    /// Up to the latest, down to 0 and up again, comparing schemas: from empty, then on an in-memory copy of the data.
+    Test,
+    /// Put an existing database under version control at VERSION (default 0).
+    VersionControl {
+        #[arg(allow_hyphen_values = true)]
+        version: Option<String>,
+    },
+    /// Remove the database from version control (drops the control tables only).
+    DropVersionControl,
+    /// Report destructive and risky changes of existing scripts.
+    Lint {
+        #[arg(allow_hyphen_values = true)]
+        versions: Vec<String>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A version number from the command line, with a clear error for what is not one.
+pub(super) fn parse_version(s: &str) -> anyhow::Result<u64> {
+    let t = s.trim();
+    t.parse::<u64>().map_err(|_| {
+        if t.starts_with('-') && t[1..].chars().all(|c| c.is_ascii_digit()) && t.len() > 1 {
+            anyhow::anyhow!("version `{s}` is negative: versions are whole numbers from 0")
+        } else if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
+            anyhow::anyhow!("version `{s}` is too large")
+        } else {
+            anyhow::anyhow!("version `{s}` is not a number: versions are whole numbers from 0")
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_with_clear_errors() {
+        assert_eq!(parse_version("3").unwrap(), 3);
+        assert!(parse_version("-1")
+            .unwrap_err()
+            .to_string()
+            .contains("negative"));
+        assert!(parse_version("abc")
+            .unwrap_err()
+            .to_string()
+            .contains("not a number"));
+        assert!(parse_version("99999999999999999999999")
+            .unwrap_err()
+            .to_string()
+            .contains("too large"));
+    }
+
+    #[test]
+    fn cli_definition_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

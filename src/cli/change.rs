@@ -1,0 +1,236 @@
+//! Commands that change the database or the repository.
+
+use super::args::{parse_version, ApplyArgs};
+use super::Ctx;
+use crate::{ApplyReport, Error, Repository, Risk};
+use anyhow::{anyhow, bail, Result};
+use rusqlite::Connection;
+use std::process::ExitCode;
+
+pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
+    let (repo, created) = Repository::create(&ctx.settings.repository, "database repository")?;
+    if created {
+        println!("Created repository {}", ctx.settings.repository.display());
+    } else {
+        println!(
+            "Repository {} already exists (latest version {})",
+            ctx.settings.repository.display(),
+            repo.latest()?
+        );
+    }
+    let (conn, new_file) = ctx.create_db()?;
+    let tables = crate::inspect(&conn, &crate::reserved(&repo))
+        .map(|s| s.tables.len())
+        .unwrap_or(0);
+    if crate::version_control(&conn, &repo, 0)? {
+        if new_file {
+            println!("Created database {} at version 0", ctx.db_path().display());
+        } else {
+            println!(
+                "Database {} ({tables} existing table{}) is now under version control at version 0",
+                ctx.db_path().display(),
+                if tables == 1 { "" } else { "s" }
+            );
+        }
+    } else {
+        let v = crate::db_version(&conn, &repo)?.unwrap_or(0);
+        println!(
+            "Database {} is already under version control at version {v}",
+            ctx.db_path().display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
+    let model = ctx.model()?;
+    let repo = ctx.repo()?;
+    let mut conn = ctx.open_db(true)?;
+    let draft =
+        crate::draft(&conn, &repo, &model, &ctx.plan_options()).map_err(|e| ctx.explain(e))?;
+    let Some(migration) = &draft.migration else {
+        println!(
+            "No changes: the database matches the model (version {}); nothing written",
+            draft.current
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    for h in &migration.hints {
+        eprintln!("hint: {h}");
+    }
+    if draft.offences.is_empty() {
+        for d in draft.warnings() {
+            let why = d
+                .hazard
+                .as_ref()
+                .map_or(d.text.clone(), ToString::to_string);
+            match d.risk() {
+                Risk::Destructive => eprintln!("warning: destructive: {why}"),
+                _ => eprintln!("note: checked against existing rows: {why}"),
+            }
+        }
+    }
+    let done = match draft.apply(&mut conn, &repo, message) {
+        Ok(done) => done,
+        Err(e @ Error::DataDoesNotFit { .. }) => return Err(anyhow!(e)),
+        Err(e) => {
+            return Err(
+                anyhow!(e).context("the migration was not applied and no script was written")
+            )
+        }
+    };
+    if let Some(done) = done {
+        println!(
+            "New migration saved as {}",
+            ctx.display_path(&done.files.up)
+        );
+    }
+    println!(
+        "Current database version: {}",
+        ctx.require_version(&conn, &repo)?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(
+    ctx: &Ctx,
+    conn: &Connection,
+    repo: &Repository,
+    report: &ApplyReport,
+) -> Result<()> {
+    if let Some(b) = &report.backup {
+        println!("Backup written to {}", b.display());
+    }
+    for (from, to) in &report.steps {
+        println!(
+            "{} {from} -> {to}",
+            if to > from { "Upgraded" } else { "Downgraded" }
+        );
+    }
+    println!(
+        "Current database version: {}",
+        ctx.require_version(conn, repo)?
+    );
+    Ok(())
+}
+
+/// Prints what a stopped run did before the error, then fails with it.
+fn report_or_fail(
+    ctx: &Ctx,
+    conn: &Connection,
+    repo: &Repository,
+    result: crate::Result<ApplyReport>,
+) -> Result<ExitCode> {
+    match result {
+        Ok(report) => {
+            print_report(ctx, conn, repo, &report)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(Error::Stopped { report, source }) => {
+            print_report(ctx, conn, repo, &report)?;
+            Err(ctx.explain(*source))
+        }
+        Err(e) => Err(ctx.explain(e)),
+    }
+}
+
+pub(super) fn upgrade(
+    ctx: &Ctx,
+    version: Option<&str>,
+    create: bool,
+    a: &ApplyArgs,
+) -> Result<ExitCode> {
+    let repo = ctx.repo()?;
+    let target = version.map(parse_version).transpose()?;
+    if a.sql {
+        let conn = match ctx.db_path().exists() {
+            true => Some(ctx.open_db(false)?),
+            false => None,
+        };
+        let sql = crate::upgrade_sql(conn.as_ref(), &repo, target, a.allow_modified)
+            .map_err(|e| ctx.explain(e))?;
+        print!("{sql}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut conn = if create {
+        // A target the repository lacks is refused before a file is made for it.
+        let latest = repo.latest()?;
+        if let Some(t) = target.filter(|t| *t > latest) {
+            return Err(anyhow!(Error::UpgradeTargetMissing { target: t, latest }));
+        }
+        let (conn, _) = ctx.create_db()?;
+        if crate::adopt_if_empty(&conn, &repo)? {
+            println!("Created database {} at version 0", ctx.db_path().display());
+        }
+        conn
+    } else {
+        ctx.open_db(true)?
+    };
+    let result = crate::upgrade(&mut conn, &repo, target, &ctx.apply_options(a));
+    report_or_fail(ctx, &conn, &repo, result)
+}
+
+pub(super) fn downgrade(ctx: &Ctx, version: Option<&str>, a: &ApplyArgs) -> Result<ExitCode> {
+    let repo = ctx.repo()?;
+    let target = version.map(parse_version).transpose()?;
+    if a.sql {
+        let conn = ctx.open_db(false)?;
+        let sql = crate::downgrade_sql(&conn, &repo, target, a.allow_modified)
+            .map_err(|e| ctx.explain(e))?;
+        print!("{sql}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut conn = ctx.open_db(true)?;
+    let result = crate::downgrade(&mut conn, &repo, target, &ctx.apply_options(a));
+    report_or_fail(ctx, &conn, &repo, result)
+}
+
+pub(super) fn script(ctx: &Ctx, message: &str) -> Result<ExitCode> {
+    let repo = ctx.repo()?;
+    let next = repo.latest()? + 1;
+    let up = format!(
+        "-- dbm migration {next:03} (up): {message}\n-- Hand-written SQL: it runs in one transaction with the version update.\n\n"
+    );
+    let down = format!(
+        "-- dbm migration {next:03} (down): {message}\n-- Undo what the up script does.\n\n"
+    );
+    let files = repo.write_version(message, &up, &down)?;
+    println!("New script saved as {}", ctx.display_path(&files.up));
+    println!("and {}", ctx.display_path(&files.down));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn version_control(ctx: &Ctx, version: Option<&str>) -> Result<ExitCode> {
+    let v = version.map(parse_version).transpose()?.unwrap_or(0);
+    let repo = ctx.repo()?;
+    let latest = repo.latest()?;
+    if v > latest {
+        bail!("version {v} does not exist: the repository's latest version is {latest}");
+    }
+    let (conn, _) = ctx.create_db()?;
+    if crate::version_control(&conn, &repo, v)? {
+        println!(
+            "Database {} is now under version control at version {v}",
+            ctx.db_path().display()
+        );
+    } else {
+        let cur = crate::db_version(&conn, &repo)?.unwrap_or(0);
+        println!(
+            "Database {} is already under version control (version {cur})",
+            ctx.db_path().display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn drop_version_control(ctx: &Ctx) -> Result<ExitCode> {
+    let repo = ctx.repo()?;
+    let conn = ctx.open_db(true)?;
+    ctx.require_version(&conn, &repo)?;
+    crate::drop_version_control(&conn, &repo)?;
+    println!(
+        "Database {} is no longer under version control",
+        ctx.db_path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,230 @@
+//! The command line: clap arguments → resolved settings → one library call → output.
+//! Exit codes: 0 success, 1 `dbm check` found differences, 2 any error. Only this module
+//! uses clap and anyhow (the `cli` feature).
+
+mod args;
+mod change;
+mod config;
+mod read;
+
+use crate::model::{file as model_file, Schema};
+use crate::{ApplyOptions, BackupPolicy, Error, PlanOptions, Repository};
+use anyhow::{anyhow, bail, Context, Result};
+use args::{ApplyArgs, Cli, Command};
+use clap::Parser;
+use config::{Overrides, Settings};
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Runs the `dbm` command line with the model from the TOML file.
+pub fn run() -> ExitCode {
+    main_with(None)
+}
+
+/// Runs the dbm command line with a model declared in Rust instead of a TOML file, so an
+/// app can ship its own migration binary (`fn main() -> ExitCode { run_with_model(schema) }`).
+pub fn run_with_model(model: Schema) -> ExitCode {
+    main_with(Some(model))
+}
+
+fn main_with(model: Option<Schema>) -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli, model) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
+    let overrides = Overrides {
+        database: cli.database.clone(),
+        repository: cli.repository.clone(),
+        model: cli.model.clone(),
+        config: cli.config.clone(),
+    };
+    let mut settings = Settings::resolve(&overrides, std::env::var("DATABASE_URL").ok())?;
+    // `--timeout` also bounds the wait while opening the database, not only the migration
+    // transaction (otherwise a held lock made `--timeout 1` wait the default 30 s).
+    if let Command::Upgrade { opts, .. } | Command::Downgrade { opts, .. } = &cli.command {
+        if let Some(t) = opts.timeout {
+            settings.lock_timeout = t;
+        }
+    }
+    let ctx = Ctx { settings, model };
+    match cli.command {
+        Command::Create => change::create(&ctx),
+        Command::Migrate { message } => change::migrate(&ctx, message.as_deref()),
+        Command::Upgrade {
+            version,
+            create,
+            opts,
+        } => change::upgrade(&ctx, version.as_deref(), create, &opts),
+        Command::Downgrade { version, opts } => change::downgrade(&ctx, version.as_deref(), &opts),
+        Command::Script { message } => change::script(&ctx, &message),
+        Command::VersionControl { version } => change::version_control(&ctx, version.as_deref()),
+        Command::DropVersionControl => change::drop_version_control(&ctx),
+        Command::Version => read::version(&ctx),
+        Command::DbVersion => read::db_version(&ctx),
+        Command::CreateModel => read::create_model(&ctx),
+        Command::Diff { sql } => read::diff(&ctx, false, sql),
+        Command::Check => read::diff(&ctx, true, false),
+        Command::Status => read::status(&ctx),
+        Command::History => read::history(&ctx),
+        Command::Test => read::test(&ctx),
+        Command::Lint { versions, json } => read::lint(&ctx, &versions, json),
+    }
+}
+
+/// The resolved settings and what commands share: opening things, options, messages.
+struct Ctx {
+    settings: Settings,
+    model: Option<Schema>,
+}
+
+impl Ctx {
+    fn repo(&self) -> Result<Repository> {
+        Ok(Repository::open(&self.settings.repository)?)
+    }
+
+    fn db_path(&self) -> &Path {
+        &self.settings.database
+    }
+
+    /// Opens an existing database; never creates one.
+    fn open_db(&self, write: bool) -> Result<Connection> {
+        let path = self.db_path();
+        if !path.exists() {
+            bail!(
+                "database {} does not exist; run `dbm create` (or `dbm upgrade --create`) first",
+                path.display()
+            );
+        }
+        if path.is_dir() {
+            bail!("database {} is a folder, not a SQLite file", path.display());
+        }
+        let flags = if write {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        };
+        let conn = Connection::open_with_flags(path, flags)
+            .with_context(|| format!("cannot open database {}", path.display()))?;
+        conn.busy_timeout(Duration::from_secs(self.settings.lock_timeout))?;
+        // Reading the schema tells a SQLite file from anything else without writing.
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| {
+            if crate::error::is_busy(&e) {
+                anyhow!(
+                    "database {} is locked by another connection (waited {} s); retry later, or raise --timeout / lock_timeout",
+                    path.display(),
+                    self.settings.lock_timeout
+                )
+            } else {
+                anyhow!("{} is not a usable SQLite database: {e}", path.display())
+            }
+        })?;
+        Ok(conn)
+    }
+
+    /// Opens the database, creating the file if it does not exist; says whether it did.
+    fn create_db(&self) -> Result<(Connection, bool)> {
+        let path = self.db_path();
+        if path.exists() {
+            return Ok((self.open_db(true)?, false));
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.is_dir() {
+                bail!(
+                    "cannot create database {}: folder {} does not exist",
+                    path.display(),
+                    parent.display()
+                );
+            }
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot create database {}", path.display()))?;
+        conn.busy_timeout(Duration::from_secs(self.settings.lock_timeout))?;
+        Ok((conn, true))
+    }
+
+    fn model(&self) -> Result<Schema> {
+        if let Some(m) = &self.model {
+            return Ok(m.clone());
+        }
+        let p = &self.settings.model;
+        if !p.exists() {
+            bail!(
+                "model file {} not found (set `model` in dbm.toml or pass --model)",
+                p.display()
+            );
+        }
+        Ok(model_file::load(p)?)
+    }
+
+    fn plan_options(&self) -> PlanOptions {
+        PlanOptions {
+            min_sqlite: self.settings.min_sqlite,
+        }
+    }
+
+    fn apply_options(&self, a: &ApplyArgs) -> ApplyOptions {
+        let backup = if a.no_backup {
+            BackupPolicy::Never
+        } else if a.backup {
+            BackupPolicy::Always
+        } else {
+            self.settings.backup
+        };
+        ApplyOptions {
+            allow_modified: a.allow_modified,
+            busy_timeout: Duration::from_secs(a.timeout.unwrap_or(self.settings.lock_timeout)),
+            backup,
+        }
+    }
+
+    /// A library error in the command line's words, where they add what the library
+    /// cannot know (the database's path, which command to run).
+    fn explain(&self, e: Error) -> anyhow::Error {
+        match e.root() {
+            Error::NotControlled { .. } => self.not_controlled(),
+            Error::Behind { current, latest } => anyhow!(
+                "database {} is at version {current} but the repository has version {latest}; run `dbm upgrade` first",
+                self.db_path().display()
+            ),
+            _ => anyhow!(e),
+        }
+    }
+
+    fn not_controlled(&self) -> anyhow::Error {
+        anyhow!(
+            "database {} is not under version control; run `dbm create` (or `dbm version-control`) first",
+            self.db_path().display()
+        )
+    }
+
+    /// The database's version, which must be under version control.
+    fn require_version(&self, conn: &Connection, repo: &Repository) -> Result<u64> {
+        crate::db_version(conn, repo)?.ok_or_else(|| self.not_controlled())
+    }
+
+    /// `db_repository/versions/NAME` for a script of the repository, as the user named it.
+    fn display_path(&self, file: &Path) -> String {
+        match file.file_name() {
+            Some(name) => self
+                .settings
+                .repository
+                .join("versions")
+                .join(name)
+                .display()
+                .to_string(),
+            None => file.display().to_string(),
+        }
+    }
+}

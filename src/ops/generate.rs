@@ -1,0 +1,128 @@
+//! Generating a migration: diff the live schema against the model, plan up and down, write
+//! both scripts' text, and replay them on a schema-only copy before anything is written.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::check_reserved;
+use crate::diff::{self, rename_hints, slug_for, Change, Described, Renames};
+use crate::error::{Error, Result};
+use crate::inspect::inspect;
+use crate::model::{Reserved, Schema};
+use crate::normalize::{canonical, replay, schema_only_copy};
+use crate::plan::{self, PlanOptions};
+use crate::risk::Risk;
+use crate::script::Direction;
+
+/// A generated, verified migration (nothing written yet).
+#[derive(Debug, Clone)]
+pub struct Migration {
+    /// The version it becomes.
+    pub version: u64,
+    pub up_sql: String,
+    pub down_sql: String,
+    /// Words naming the changes, for the file name.
+    pub slug: String,
+    /// "This may be a rename" hints.
+    pub hints: Vec<String>,
+    pub(crate) changes: Vec<Change>,
+    /// The model as SQLite sees it (the schema the up script reaches).
+    pub(crate) target: Schema,
+}
+
+impl Migration {
+    /// The changes of the up script in words, each with its hazard.
+    pub fn changes(&self) -> Vec<Described> {
+        self.changes.iter().flat_map(Change::describe).collect()
+    }
+}
+
+/// Diffs the live database against the declared model, plans up and down scripts for
+/// `version` and verifies them on a schema-only scratch copy. `None` when there is nothing
+/// to do.
+pub fn generate(
+    conn: &Connection,
+    reserved: &Reserved,
+    declared: &Schema,
+    version: u64,
+    opts: &PlanOptions,
+) -> Result<Option<Migration>> {
+    check_reserved(declared, reserved)?;
+    let live = inspect(conn, reserved)?;
+    let target = canonical(declared, reserved)?;
+    let renames = Renames::from_hints(declared);
+    let changes = diff::diff(&live, &target, &renames);
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    let down_changes = diff::diff(&target, &live, &renames.inverted());
+    let up_plan = plan::plan(&changes, &live, &target, opts)?;
+    let down_plan = plan::plan(&down_changes, &target, &live, opts)?;
+    let down_notes: Vec<String> = changes
+        .iter()
+        .flat_map(Change::describe)
+        .filter(|d| d.risk() == Risk::Destructive)
+        .filter_map(|d| d.hazard)
+        .map(|h| {
+            format!("NOTE: the up script {h}; this script restores the schema, not that data.")
+        })
+        .collect();
+    let up_sql = plan::script::text(version, Direction::Up, &changes, &up_plan, &[]);
+    let down_sql = plan::script::text(
+        version,
+        Direction::Down,
+        &down_changes,
+        &down_plan,
+        &down_notes,
+    );
+    verify(conn, reserved, &live, &target, &up_sql, &down_sql)?;
+    Ok(Some(Migration {
+        version,
+        slug: slug_for(&changes),
+        hints: rename_hints(&changes),
+        changes,
+        up_sql,
+        down_sql,
+        target,
+    }))
+}
+
+/// Replays `up` then `down` on a schema-only copy: up must reach `target`, down must give
+/// `live` back. Refuses otherwise: a wrong script is never written.
+fn verify(
+    conn: &Connection,
+    reserved: &Reserved,
+    live: &Schema,
+    target: &Schema,
+    up_sql: &str,
+    down_sql: &str,
+) -> Result<()> {
+    let scratch = schema_only_copy(conn, reserved)?;
+    for (direction, sql, expected) in [
+        (Direction::Up, up_sql, target),
+        (Direction::Down, down_sql, live),
+    ] {
+        let file = Path::new(direction.as_str());
+        replay(&scratch, sql, file).map_err(|e| Error::VerifyFailed {
+            direction,
+            message: match e {
+                Error::Script {
+                    statement,
+                    line,
+                    message,
+                    ..
+                } => format!("statement {statement} (line {line}): {message}"),
+                e => e.to_string(),
+            },
+        })?;
+        let remaining = diff::differences(&inspect(&scratch, reserved)?, expected);
+        if !remaining.is_empty() {
+            return Err(Error::VerifyMismatch {
+                direction,
+                remaining,
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! `migrate`: generate the next version from the model, check the live rows against it,
+//! then write its scripts and apply the up script in one step: the files are written inside
+//! the version's transaction and removed again if it does not commit.
+
+use rusqlite::Connection;
+
+use super::generate::{generate, Migration};
+use crate::apply::control::{current_version, reserved};
+use crate::apply::step::{apply_version, Step, StepOutcome};
+use crate::diff::Described;
+use crate::error::{Error, Result};
+use crate::model::Schema;
+use crate::plan::PlanOptions;
+use crate::precheck::{offenders, Offence};
+use crate::repository::{checksum, Repository, VersionFiles};
+use crate::risk::Risk;
+use crate::script::Direction;
+
+/// Options of [`migrate`].
+#[derive(Debug, Clone, Default)]
+pub struct MigrateOptions {
+    pub plan: PlanOptions,
+    /// Describes the migration; its slug names the files (default: from the changes).
+    pub message: Option<String>,
+}
+
+/// The next migration, generated and checked against the rows, not yet written.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The database's version now.
+    pub current: u64,
+    /// `None` when the database already matches the model.
+    pub migration: Option<Migration>,
+    /// Live rows the migration's new constraints would reject; [`Draft::apply`] refuses
+    /// while there are any.
+    pub offences: Vec<Offence>,
+}
+
+impl Draft {
+    /// The risky changes (destructive, or checked against the rows), for warnings.
+    pub fn warnings(&self) -> Vec<Described> {
+        self.migration
+            .iter()
+            .flat_map(Migration::changes)
+            .filter(|d| d.risk() != Risk::Safe)
+            .collect()
+    }
+
+    /// Writes the scripts and applies the up script, in the version's transaction.
+    /// `Ok(None)` when there was nothing to do.
+    pub fn apply(
+        self,
+        conn: &mut Connection,
+        repo: &Repository,
+        message: Option<&str>,
+    ) -> Result<Option<Migrated>> {
+        let Some(migration) = self.migration else {
+            return Ok(None);
+        };
+        if !self.offences.is_empty() {
+            return Err(Error::DataDoesNotFit {
+                offences: self.offences,
+                hints: migration.hints,
+            });
+        }
+        let files = repo.planned(migration.version, message.unwrap_or(&migration.slug));
+        let mut written = false;
+        let step = Step {
+            repo,
+            sql: &migration.up_sql,
+            file: &files.up,
+            from: self.current,
+            to: migration.version,
+            direction: Direction::Up,
+            checksum: &checksum(migration.up_sql.as_bytes()),
+        };
+        let result = apply_version(conn, &step, &mut || {
+            // Under the write lock: the folder must still end where the draft started.
+            let latest = repo.latest()?;
+            if latest != self.current {
+                return Err(Error::Behind {
+                    current: self.current,
+                    latest,
+                });
+            }
+            repo.write_planned(&files, &migration.up_sql, &migration.down_sql)?;
+            written = true;
+            Ok(())
+        });
+        match result {
+            Ok(StepOutcome::Applied { .. }) => Ok(Some(Migrated { files, migration })),
+            Ok(StepOutcome::AlreadyApplied) => Err(Error::AtVersion {
+                found: migration.version,
+                expected: self.current,
+            }),
+            Err(e) => {
+                if written {
+                    let _ = repo.remove_version(&files);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A migration written and applied.
+#[derive(Debug, Clone)]
+pub struct Migrated {
+    pub files: VersionFiles,
+    pub migration: Migration,
+}
+
+/// Generates the next version of `repo` from `model` and checks the live rows against it.
+/// The database must be at the repository's latest version.
+pub fn draft(
+    conn: &Connection,
+    repo: &Repository,
+    model: &Schema,
+    opts: &PlanOptions,
+) -> Result<Draft> {
+    let current = current_version(conn, repo)?;
+    let latest = repo.latest()?;
+    if current < latest {
+        return Err(Error::Behind { current, latest });
+    }
+    if current > latest {
+        return Err(Error::AboveLatest {
+            current,
+            latest,
+            root: repo.root.clone(),
+        });
+    }
+    let migration = generate(conn, &reserved(repo), model, latest + 1, opts)?;
+    let offences = migration
+        .as_ref()
+        .map(|m| offenders(conn, &m.changes, &m.target))
+        .unwrap_or_default();
+    Ok(Draft {
+        current,
+        migration,
+        offences,
+    })
+}
+
+/// `dbm migrate` in one call: [`draft`], then [`Draft::apply`]. `Ok(None)` when the
+/// database already matches the model.
+pub fn migrate(
+    conn: &mut Connection,
+    repo: &Repository,
+    model: &Schema,
+    opts: &MigrateOptions,
+) -> Result<Option<Migrated>> {
+    draft(conn, repo, model, &opts.plan)?.apply(conn, repo, opts.message.as_deref())
+}

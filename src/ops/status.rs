@@ -1,0 +1,96 @@
+//! `status`: where the database stands against the repository, which applied scripts were
+//! edited since, and drift: whether the live schema is what the applied scripts make.
+
+use std::path::PathBuf;
+
+use rusqlite::Connection;
+
+use crate::apply::control::{current_version, modified, reserved};
+use crate::apply::pending;
+use crate::diff::differences;
+use crate::error::{Error, Result};
+use crate::inspect::inspect;
+use crate::normalize::{replay, scratch};
+use crate::repository::{Repository, VersionFiles};
+
+/// The database against its repository.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// The database's version.
+    pub version: u64,
+    /// The repository's latest version.
+    pub latest: u64,
+    /// Versions not applied yet, in order.
+    pub pending: Vec<VersionFiles>,
+    /// Applied up scripts that changed since they were applied.
+    pub edited: Vec<PathBuf>,
+    pub drift: Drift,
+}
+
+/// Whether the live schema is what the applied scripts make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drift {
+    None,
+    /// What differs between the schema the scripts make and the live one, in words.
+    Differs(Vec<String>),
+    /// Replaying the applied scripts on an empty database failed at `file`.
+    Unknown {
+        file: PathBuf,
+        error: String,
+    },
+}
+
+/// Reads the database's status; changes nothing.
+pub fn status(conn: &Connection, repo: &Repository) -> Result<Status> {
+    let versions = repo.versions()?;
+    let latest = versions.last().map_or(0, |v| v.version);
+    let version = current_version(conn, repo)?;
+    let pending = pending(version.min(latest), latest, &versions)?
+        .into_iter()
+        .map(|s| s.files.clone())
+        .collect();
+    let edited = modified(conn, repo, &versions, version)?
+        .into_iter()
+        .map(|m| m.file)
+        .collect();
+    Ok(Status {
+        version,
+        latest,
+        pending,
+        edited,
+        drift: drift(conn, repo, &versions, version)?,
+    })
+}
+
+/// Replays the applied up scripts on an empty in-memory database and compares.
+fn drift(
+    conn: &Connection,
+    repo: &Repository,
+    versions: &[VersionFiles],
+    version: u64,
+) -> Result<Drift> {
+    let replayed = scratch()?;
+    for v in versions.iter().filter(|v| v.version <= version) {
+        let sql = std::fs::read_to_string(&v.up).map_err(|e| Error::File {
+            path: v.up.clone(),
+            message: e.to_string(),
+        })?;
+        if let Err(e) = replay(&replayed, &sql, &v.up) {
+            let error = match e {
+                Error::Script { message, .. } => message,
+                e => e.to_string(),
+            };
+            return Ok(Drift::Unknown {
+                file: v.up.clone(),
+                error,
+            });
+        }
+    }
+    let reserved = reserved(repo);
+    let d = differences(&inspect(&replayed, &reserved)?, &inspect(conn, &reserved)?);
+    Ok(if d.is_empty() {
+        Drift::None
+    } else {
+        Drift::Differs(d)
+    })
+}
