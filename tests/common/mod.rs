@@ -109,6 +109,31 @@ impl Project {
         );
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
+    /// Runs dbm on database `db` and repository `repo` and asserts a clean refusal: exit
+    /// code 2 (dbm's code for every error), each of `needles` in stderr, and `db`
+    /// byte-for-byte unchanged. Returns stderr. Not for a database another connection in
+    /// this process holds locked: reading the file would drop that lock.
+    pub fn refused_on(&self, db: &str, repo: &str, args: &[&str], needles: &[&str]) -> String {
+        let before = self.bytes(db);
+        let all = [&["--database", db, "--repository", repo][..], args].concat();
+        let out = self.dbm_raw(&all);
+        let err = stderr(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "dbm {all:?} should be refused:\nstdout: {}\nstderr: {err}",
+            stdout(&out)
+        );
+        for n in needles {
+            assert!(err.contains(n), "dbm {all:?}: stderr lacks {n:?}:\n{err}");
+        }
+        assert!(self.bytes(db) == before, "dbm {all:?} changed {db}");
+        err
+    }
+    /// [`Project::refused_on`] the usual `app.db` and `db_repository`.
+    pub fn refused(&self, args: &[&str], needles: &[&str]) -> String {
+        self.refused_on("app.db", "db_repository", args, needles)
+    }
     pub fn conn(&self, rel: &str) -> Connection {
         Connection::open(self.path(rel)).expect("open db")
     }
