@@ -1,5 +1,6 @@
 use super::control::{applied_checksum, table_exists};
 use super::*;
+use crate::error::RepositoryError;
 use std::fs;
 use std::sync::{Arc, Barrier};
 
@@ -81,7 +82,18 @@ fn version_control_and_drop() {
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(0));
     assert!(!version_control(&conn, &f.repo, 2).unwrap());
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(0));
-    let e = version_control(&conn, &f.repo, 9).unwrap_err().to_string();
+    let e = version_control(&conn, &f.repo, 9).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NoSuchVersion {
+                version: 9,
+                latest: 3
+            }
+        ),
+        "{e}"
+    );
+    let e = e.to_string();
     assert!(e.contains("version 9 does not exist"), "{e}");
     drop_version_control(&conn, &f.repo).unwrap();
     assert_eq!(db_version(&conn, &f.repo).unwrap(), None);
@@ -215,9 +227,19 @@ fn failing_statement_rolls_back_everything() {
 fn transaction_control_in_script_is_refused() {
     let f = fixture(&[("tx", "CREATE TABLE a (x);\nCOMMIT;\n", "DROP TABLE a;")]);
     let mut conn = f.open();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
-        .unwrap_err()
-        .to_string();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Script {
+                statement: 2,
+                line: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = e.to_string();
     assert!(
         e.contains("statement 2") && e.contains("COMMIT is not allowed"),
         "{e}"
@@ -232,9 +254,15 @@ fn foreign_key_violation_rolls_back() {
     let f = fixture(&[("users", V1_UP, V1_DOWN), ("posts", v2, V2_DOWN)]);
     let mut conn = f.open();
     upgrade(&mut conn, &f.repo, Some(1), &no_backup()).unwrap();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
-        .unwrap_err()
-        .to_string();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
+    // The first version was applied by an earlier call: this one applied nothing.
+    match &e {
+        Error::ForeignKeys { violations, .. } => {
+            assert_eq!(violations, &[("posts".to_string(), 2)])
+        }
+        other => panic!("unexpected error {other}"),
+    }
+    let e = e.to_string();
     assert!(
         e.contains("foreign key violations") && e.contains("posts (2 rows)"),
         "{e}"
@@ -252,9 +280,12 @@ fn modified_applied_script_is_refused_unless_allowed() {
     upgrade(&mut conn, &f.repo, Some(2), &no_backup()).unwrap();
     let v1 = f.repo.version(1).unwrap();
     fs::write(&v1.up, format!("{V1_UP}-- edited\n")).unwrap();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
-        .unwrap_err()
-        .to_string();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
+    assert!(
+        matches!(&e, Error::Modified { scripts } if scripts.len() == 1 && scripts[0].version == 1),
+        "{e}"
+    );
+    let e = e.to_string();
     assert!(
         e.contains("001_users.up.sql") && e.contains("--allow-modified"),
         "{e}"
@@ -287,32 +318,52 @@ fn modified_applied_script_is_refused_unless_allowed() {
 fn bad_targets_and_states() {
     let f = standard();
     let mut conn = f.open();
-    let e = upgrade(&mut conn, &f.repo, Some(99), &no_backup())
-        .unwrap_err()
-        .to_string();
+    let e = upgrade(&mut conn, &f.repo, Some(99), &no_backup()).unwrap_err();
+    assert!(matches!(
+        e,
+        Error::UpgradeTargetMissing {
+            target: 99,
+            latest: 3
+        }
+    ));
+    let e = e.to_string();
     assert!(
         e.contains("cannot upgrade to version 99") && e.contains("latest version is 3"),
         "{e}"
     );
-    let e = downgrade(&mut conn, &f.repo, Some(0), &no_backup())
-        .unwrap_err()
-        .to_string();
+    let e = downgrade(&mut conn, &f.repo, Some(0), &no_backup()).unwrap_err();
+    assert!(matches!(
+        e,
+        Error::WrongDirection {
+            current: 0,
+            target: 0,
+            upgrade: false
+        }
+    ));
+    let e = e.to_string();
     assert!(e.contains("must be lower"), "{e}");
     upgrade(&mut conn, &f.repo, Some(2), &no_backup()).unwrap();
     let e = downgrade(&mut conn, &f.repo, Some(2), &no_backup())
         .unwrap_err()
         .to_string();
     assert!(e.contains("must be lower"), "{e}");
-    let e = upgrade(&mut conn, &f.repo, Some(1), &no_backup())
-        .unwrap_err()
-        .to_string();
+    let e = upgrade(&mut conn, &f.repo, Some(1), &no_backup()).unwrap_err();
+    assert!(matches!(e, Error::WrongDirection { upgrade: true, .. }));
+    let e = e.to_string();
     assert!(e.contains("use downgrade"), "{e}");
 
     conn.execute("UPDATE migrate_version SET version = 5", [])
         .unwrap();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
-        .unwrap_err()
-        .to_string();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
+    assert!(matches!(
+        e,
+        Error::AboveLatest {
+            current: 5,
+            latest: 3,
+            ..
+        }
+    ));
+    let e = e.to_string();
     assert!(
         e.contains("at version 5") && e.contains("only goes up to 3"),
         "{e}"
@@ -323,17 +374,20 @@ fn bad_targets_and_states() {
     assert!(e.contains("at version 5"), "{e}");
 
     drop_version_control(&conn, &f.repo).unwrap();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
-        .unwrap_err()
-        .to_string();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
+    assert!(matches!(e, Error::NotControlled { .. }));
+    let e = e.to_string();
     assert!(e.contains("not under version control"), "{e}");
 
     // A broken repository is refused before anything runs.
     version_control(&conn, &f.repo, 0).unwrap();
     fs::write(f.repo.versions_dir().join("003_other.up.sql"), "").unwrap();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
-        .unwrap_err()
-        .to_string();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
+    assert!(matches!(
+        e,
+        Error::Repository(RepositoryError::Invalid { .. })
+    ));
+    let e = e.to_string();
     assert!(e.contains("claimed by more than one"), "{e}");
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(0));
 }
@@ -402,9 +456,9 @@ fn open_transaction_on_connection_is_refused() {
     let f = standard();
     let mut conn = f.open();
     conn.execute_batch("BEGIN").unwrap();
-    let e = upgrade(&mut conn, &f.repo, None, &no_backup())
-        .unwrap_err()
-        .to_string();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
+    assert!(matches!(e, Error::OpenTransaction));
+    let e = e.to_string();
     assert!(e.contains("open transaction"), "{e}");
     conn.execute_batch("ROLLBACK").unwrap();
 }
@@ -578,8 +632,14 @@ fn offline_sql_matches_online_upgrade_and_downgrade() {
     let mut offline = offline;
     upgrade(&mut offline, &f.repo, None, &no_backup()).unwrap();
 
-    assert!(offline_sql(&f.repo, 0, 7).is_err());
-    assert!(offline_sql(&f.repo, 2, 2).is_err());
+    assert!(matches!(
+        offline_sql(&f.repo, 0, 7),
+        Err(Error::NoSuchVersion { version: 7, .. })
+    ));
+    assert!(matches!(
+        offline_sql(&f.repo, 2, 2),
+        Err(Error::NothingToDo { version: 2 })
+    ));
 }
 
 #[test]
@@ -598,4 +658,58 @@ fn offline_sql_stops_on_foreign_key_violation() {
     }
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
     assert!(!table_exists(&conn, "posts").unwrap());
+}
+
+#[test]
+fn an_error_after_applied_versions_still_reports_them() {
+    let bad = "CREATE TABLE a (x);\nINSERT INTO missing_table VALUES (1);\n";
+    let f = fixture(&[("users", V1_UP, V1_DOWN), ("broken", bad, "DROP TABLE a;")]);
+    let mut conn = f.open();
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
+    match &e {
+        Error::Stopped { report, source } => {
+            assert_eq!(report.steps, vec![(0, 1)]);
+            assert!(
+                matches!(**source, Error::Script { statement: 2, .. }),
+                "{source}"
+            );
+        }
+        other => panic!("unexpected error {other}"),
+    }
+    assert!(matches!(e.root(), Error::Script { .. }));
+    // The message is the cause's; the database is at the last version applied.
+    assert!(
+        e.to_string().contains("002_broken.up.sql: statement 2"),
+        "{e}"
+    );
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
+}
+
+#[test]
+fn pending_steps_are_computed_from_the_versions_alone() {
+    let f = standard();
+    let versions = f.repo.versions().unwrap();
+    let steps: Vec<(u64, u64, Direction, u64)> = pending(1, 3, &versions)
+        .unwrap()
+        .iter()
+        .map(|s| (s.from, s.to, s.direction, s.files.version))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![(1, 2, Direction::Up, 2), (2, 3, Direction::Up, 3)]
+    );
+    let down: Vec<(u64, u64, u64)> = pending(3, 1, &versions)
+        .unwrap()
+        .iter()
+        .map(|s| (s.from, s.to, s.files.version))
+        .collect();
+    assert_eq!(down, vec![(3, 2, 3), (2, 1, 2)]);
+    assert!(pending(2, 2, &versions).unwrap().is_empty());
+    assert!(matches!(
+        pending(0, 4, &versions),
+        Err(Error::NoSuchVersion {
+            version: 4,
+            latest: 3
+        })
+    ));
 }
