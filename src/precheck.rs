@@ -112,9 +112,12 @@ pub(crate) fn offenders(conn: &Connection, changes: &[Change], target: &Schema) 
     out
 }
 
+/// (new name, name in the database now) of each renamed table.
+type TableRenames<'a> = Vec<(&'a String, &'a String)>;
+
 fn count_offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Vec<Offence> {
-    let mut out = vec![];
-    let table_renames: Vec<(&String, &String)> = changes
+    let mut out: Vec<Offence> = vec![];
+    let table_renames: TableRenames<'_> = changes
         .iter()
         .filter_map(|c| match c {
             Change::RenameTable { from, to } => Some((to, from)),
@@ -130,133 +133,26 @@ fn count_offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Ve
         else {
             continue;
         };
-        // The rows as the new schema will see them: renamed columns under their new names,
-        // added columns holding their default. Every query below reads this relation, so
-        // expressions and keys use the new names as written in the model.
-        let mut extra: Vec<String> = vec![];
-        for tc in tcs {
-            match tc {
-                TableChange::RenameColumn { from, to } => {
-                    extra.push(format!("{} AS {}", ident(from), ident(to)))
-                }
-                TableChange::AddColumn(col) => {
-                    let value = match (&col.generated, &col.default) {
-                        (Some(g), _) => format!("({})", g.expr),
-                        (None, Some(d)) => format!("({d})"),
-                        (None, None) => "NULL".to_string(),
-                    };
-                    extra.push(format!("{value} AS {}", ident(&col.name)));
-                }
-                _ => {}
-            }
-        }
         // The table as it is in the database now (its pre-rename name when renamed).
         let live_name = table_renames
             .iter()
             .find(|(new, _)| same_name(new, &from.name))
             .map(|(_, old)| old.to_string())
             .unwrap_or_else(|| from.name.clone());
-        let table_rows =
-            count(conn, &format!("SELECT count(*) FROM {}", ident(&live_name))).unwrap_or(0);
-        let rel = if extra.is_empty() {
-            ident(&live_name)
-        } else {
-            format!(
-                "(SELECT *, {} FROM {})",
-                extra.join(", "),
-                ident(&live_name)
-            )
+        let rows = Rows {
+            conn,
+            rel: future_rows(&live_name, tcs),
+            table_rows: count(conn, &format!("SELECT count(*) FROM {}", ident(&live_name)))
+                .unwrap_or(0),
         };
-        let t = rel.as_str();
         for tc in tcs {
-            let (what, n) = match tc {
-                TableChange::AddColumn(col)
-                    if col.not_null && col.default.is_none() && col.generated.is_none() =>
-                {
-                    (
-                        format!(
-                            "new NOT NULL column {}.{} without a default",
-                            from.name, col.name
-                        ),
-                        Some(table_rows),
-                    )
-                }
-                TableChange::ModifyColumn {
-                    from: a,
-                    to: b,
-                    kind,
-                } if kind.not_null && b.not_null => (
-                    format!("NOT NULL on {}.{} (rows holding NULL)", from.name, b.name),
-                    count(
-                        conn,
-                        &format!("SELECT count(*) FROM {t} WHERE {} IS NULL", ident(&b.name)),
-                    ),
-                ),
-                TableChange::AddUnique(u) => (
-                    format!("UNIQUE on {} (duplicate rows)", from.name),
-                    count(conn, &duplicates_sql(t, &key_terms(&u.columns), None)),
-                ),
-                TableChange::SetPrimaryKey { to: Some(pk), .. } => (
-                    format!("primary key of {} (duplicate or NULL keys)", from.name),
-                    count(conn, &duplicates_sql(t, &key_terms(&pk.columns), None)),
-                ),
-                TableChange::SetWithoutRowid(true) => (
-                    format!("WITHOUT ROWID on {} (NULL primary keys)", from.name),
-                    to.primary_key.as_ref().and_then(|pk| {
-                        let nulls = key_terms(&pk.columns)
-                            .iter()
-                            .map(|t| format!("{t} IS NULL"))
-                            .collect::<Vec<_>>()
-                            .join(" OR ");
-                        count(conn, &format!("SELECT count(*) FROM {t} WHERE {nulls}"))
-                    }),
-                ),
-                TableChange::SetStrict(true) => (
-                    format!("STRICT on {} (values the column types reject)", from.name),
-                    strict_misfits(conn, t, to),
-                ),
-                TableChange::ModifyColumn { kind, .. }
-                    if kind.sql_type && to.strict && from.strict =>
-                {
-                    (
-                        format!(
-                            "column types of STRICT table {} (values the new types reject)",
-                            from.name
-                        ),
-                        strict_misfits(conn, t, to),
-                    )
-                }
-                TableChange::AddIndex(i) if i.unique => {
-                    (format!("unique index {} (duplicate rows)", i.name), {
-                        let pred = i.where_clause.clone();
-                        count(
-                            conn,
-                            &duplicates_sql(t, &key_terms(&i.parts), pred.as_deref()),
-                        )
-                    })
-                }
-                TableChange::AddCheck(ch) => (
-                    format!("CHECK ({}) on {}", ch.expr, from.name),
-                    count(
-                        conn,
-                        &format!("SELECT count(*) FROM {t} WHERE NOT ({})", ch.expr),
-                    ),
-                ),
-                TableChange::AddForeignKey(fk) => (
-                    format!(
-                        "FOREIGN KEY ({}) REFERENCES {} (orphan rows)",
-                        fk.columns.join(", "),
-                        fk.ref_table
-                    ),
-                    orphans(conn, t, fk, target, &table_renames),
-                ),
-                _ => continue,
+            let Some((change, n)) = rows.offending(from, to, tc, target, &table_renames) else {
+                continue;
             };
-            if let Some(n) = n.filter(|n| *n > 0 && !out.iter().any(|o: &Offence| o.change == what))
-            {
+            if let Some(n) = n.filter(|n| *n > 0 && !out.iter().any(|o| o.change == change)) {
                 out.push(Offence {
                     table: live_name.clone(),
-                    change: what,
+                    change,
                     rows: n,
                 });
             }
@@ -265,12 +161,137 @@ fn count_offenders(conn: &Connection, changes: &[Change], target: &Schema) -> Ve
     out
 }
 
+/// The rows of `table` as the new schema will see them: renamed columns under their new
+/// names, added columns holding their default. Every check reads this relation, so
+/// expressions and keys use the new names as written in the model.
+fn future_rows(table: &str, changes: &[TableChange]) -> String {
+    let mut extra: Vec<String> = vec![];
+    for tc in changes {
+        match tc {
+            TableChange::RenameColumn { from, to } => {
+                extra.push(format!("{} AS {}", ident(from), ident(to)))
+            }
+            TableChange::AddColumn(col) => {
+                let value = match (&col.generated, &col.default) {
+                    (Some(g), _) => format!("({})", g.expr),
+                    (None, Some(d)) => format!("({d})"),
+                    (None, None) => "NULL".to_string(),
+                };
+                extra.push(format!("{value} AS {}", ident(&col.name)));
+            }
+            _ => {}
+        }
+    }
+    if extra.is_empty() {
+        ident(table)
+    } else {
+        format!("(SELECT *, {} FROM {})", extra.join(", "), ident(table))
+    }
+}
+
+/// One table's future rows, to count what each of its changes would reject.
+struct Rows<'c> {
+    conn: &'c Connection,
+    rel: String,
+    table_rows: i64,
+}
+
+impl Rows<'_> {
+    /// The change in words and the rows it would reject (`None` when that cannot be
+    /// counted), for the changes that can reject rows.
+    fn offending(
+        &self,
+        from: &Table,
+        to: &Table,
+        tc: &TableChange,
+        target: &Schema,
+        table_renames: &TableRenames<'_>,
+    ) -> Option<(String, Option<i64>)> {
+        let (conn, t) = (self.conn, self.rel.as_str());
+        Some(match tc {
+            TableChange::AddColumn(col)
+                if col.not_null && col.default.is_none() && col.generated.is_none() =>
+            {
+                (
+                    format!(
+                        "new NOT NULL column {}.{} without a default",
+                        from.name, col.name
+                    ),
+                    Some(self.table_rows),
+                )
+            }
+            TableChange::ModifyColumn { to: b, kind, .. } if kind.not_null && b.not_null => (
+                format!("NOT NULL on {}.{} (rows holding NULL)", from.name, b.name),
+                count(
+                    conn,
+                    &format!("SELECT count(*) FROM {t} WHERE {} IS NULL", ident(&b.name)),
+                ),
+            ),
+            TableChange::AddUnique(u) => (
+                format!("UNIQUE on {} (duplicate rows)", from.name),
+                count(conn, &duplicates_sql(t, &key_terms(&u.columns), None)),
+            ),
+            TableChange::SetPrimaryKey { to: Some(pk), .. } => (
+                format!("primary key of {} (duplicate or NULL keys)", from.name),
+                count(conn, &duplicates_sql(t, &key_terms(&pk.columns), None)),
+            ),
+            TableChange::SetWithoutRowid(true) => (
+                format!("WITHOUT ROWID on {} (NULL primary keys)", from.name),
+                to.primary_key.as_ref().and_then(|pk| {
+                    let nulls = key_terms(&pk.columns)
+                        .iter()
+                        .map(|t| format!("{t} IS NULL"))
+                        .collect::<Vec<_>>()
+                        .join(" OR ");
+                    count(conn, &format!("SELECT count(*) FROM {t} WHERE {nulls}"))
+                }),
+            ),
+            TableChange::SetStrict(true) => (
+                format!("STRICT on {} (values the column types reject)", from.name),
+                strict_misfits(conn, t, to),
+            ),
+            TableChange::ModifyColumn { kind, .. } if kind.sql_type && to.strict && from.strict => {
+                (
+                    format!(
+                        "column types of STRICT table {} (values the new types reject)",
+                        from.name
+                    ),
+                    strict_misfits(conn, t, to),
+                )
+            }
+            TableChange::AddIndex(i) if i.unique => (
+                format!("unique index {} (duplicate rows)", i.name),
+                count(
+                    conn,
+                    &duplicates_sql(t, &key_terms(&i.parts), i.where_clause.as_deref()),
+                ),
+            ),
+            TableChange::AddCheck(ch) => (
+                format!("CHECK ({}) on {}", ch.expr, from.name),
+                count(
+                    conn,
+                    &format!("SELECT count(*) FROM {t} WHERE NOT ({})", ch.expr),
+                ),
+            ),
+            TableChange::AddForeignKey(fk) => (
+                format!(
+                    "FOREIGN KEY ({}) REFERENCES {} (orphan rows)",
+                    fk.columns.join(", "),
+                    fk.ref_table
+                ),
+                orphans(conn, t, fk, target, table_renames),
+            ),
+            _ => return None,
+        })
+    }
+}
+
 fn orphans(
     conn: &Connection,
     rel: &str,
     fk: &ForeignKey,
     target: &Schema,
-    table_renames: &[(&String, &String)],
+    table_renames: &TableRenames<'_>,
 ) -> Option<i64> {
     // The parent as it is named in the database now.
     let parent = table_renames

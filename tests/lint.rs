@@ -142,3 +142,53 @@ fn migrate_warns_checks_rows_and_lint_reports() {
         assert!(err.contains(needle), "{bad}: {err}");
     }
 }
+
+/// Lint reads a header only as dbm writes it above generated scripts: a `dbm script`
+/// template (whose first line looks alike) and statements added to a generated script are
+/// classified like any hand-written SQL.
+#[test]
+fn statements_added_by_hand_are_found() {
+    let p = Project::new();
+    p.model_from_ddl("m1.toml", V1);
+    p.model_from_ddl("m2.toml", V2);
+    p.ok(&["--model", "m1.toml", "create"]);
+    p.ok(&["--model", "m1.toml", "migrate"]);
+
+    p.ok(&["script", "purge"]);
+    let up2 = up(&p, 2);
+    let template = p.read(&up2);
+    assert!(
+        template.starts_with("-- dbm migration 002 (up)"),
+        "{template}"
+    );
+    p.write(&up2, &format!("{template}DROP TABLE IF EXISTS u;\n"));
+    let out = p.ok(&["lint", "2"]);
+    assert!(
+        out.contains(&format!("{up2}:4: destructive: drops table u")),
+        "{out}"
+    );
+
+    // A generated script (destructive: drops user.email) with a DELETE added by hand.
+    p.ok(&["upgrade"]);
+    p.ok(&["--model", "m2.toml", "migrate"]);
+    let up3 = up(&p, 3);
+    let generated = p.read(&up3);
+    p.write(&up3, &format!("{generated}\nDELETE FROM \"user\";\n"));
+    let out = p.ok(&["lint", "--json", "3"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let items = v.as_array().unwrap();
+    assert_eq!(items.len(), 2, "{out}");
+    assert!(
+        items[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("drops column user.email"),
+        "{out}"
+    );
+    assert_eq!(items[1]["message"], "deletes rows of user", "{out}");
+    assert_eq!(
+        items[1]["line"].as_u64().unwrap() as usize,
+        generated.lines().count() + 2,
+        "{out}"
+    );
+}

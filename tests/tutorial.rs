@@ -241,3 +241,51 @@ fn shipped_repository_is_what_dbm_generates() {
     );
     assert!(q.dbm_raw(&["check"]).status.success());
 }
+
+/// `migrate.cfg` may name the control table anything: that table is dbm's, never the
+/// user's schema (diff does not propose dropping it, migrate works, create-model leaves it
+/// out), and a model may not declare it.
+#[test]
+fn a_control_table_of_any_name_is_not_part_of_the_schema() {
+    let p = Project::new();
+    p.model_from_ddl("m1.toml", BLOG_V1);
+    p.write(
+        "db_repository/migrate.cfg",
+        "[db_settings]\nrepository_id=app\nversion_table=schema_version\n",
+    );
+    p.ok(&["--model", "m1.toml", "create"]);
+    let c = p.conn("app.db");
+    let v: i64 = c
+        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 0);
+    let out = p.ok(&["--model", "m1.toml", "diff"]);
+    assert!(out.contains("+ table user"), "{out}");
+    assert!(!out.contains("schema_version"), "{out}");
+    assert_eq!(
+        p.dbm(&["--model", "m1.toml", "check"]).status.code(),
+        Some(1)
+    );
+    p.ok(&["--model", "m1.toml", "migrate"]);
+    assert!(p.dbm(&["--model", "m1.toml", "check"]).status.success());
+    let out = p.ok(&["--model", "m1.toml", "migrate"]);
+    assert!(out.contains("No changes"), "{out}");
+    let model = p.ok(&["create-model"]);
+    assert!(!model.contains("schema_version"), "{model}");
+    assert!(p.ok(&["status"]).contains("drift:      none"));
+    assert!(p.ok(&["test"]).contains("test: ok"));
+    // Declaring the control table in the model is an error, not a drop.
+    p.write(
+        "bad.toml",
+        &format!(
+            "{}\n[tables.schema_version]\ncolumns = [{{ name = \"v\", type = \"integer\" }}]\n",
+            p.read("m1.toml")
+        ),
+    );
+    let err = p.fails(&["--model", "bad.toml", "migrate"]);
+    assert!(
+        err.contains("schema_version") && err.contains("reserved"),
+        "{err}"
+    );
+    assert_eq!(p.versions_dir().len(), 2);
+}

@@ -120,7 +120,10 @@ impl Ctx {
             r.get::<_, i64>(0)
         })
         .map_err(|e| {
-            if crate::error::is_busy(&e) {
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ) {
                 anyhow!(
                     "database {} is locked by another connection (waited {} s); retry later, or raise --timeout / lock_timeout",
                     path.display(),

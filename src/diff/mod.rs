@@ -7,6 +7,7 @@
 
 mod compute;
 mod describe;
+mod table;
 
 pub(crate) use compute::{diff, Renames};
 pub use describe::Described;

@@ -11,8 +11,8 @@ use crate::model::{
 use crate::sql::{tokens, unquote, Tok};
 use sqlite3_parser::ast::{
     Cmd, ColumnConstraint, CreateTableBody, DeferSubclause, Expr, ForeignKeyClause, IndexedColumn,
-    InitDeferredPred, Literal, RefAct, RefArg, ResolveType, SortOrder, SortedColumn, Stmt,
-    TabFlags, TableConstraint,
+    InitDeferredPred, Literal, NamedColumnConstraint, NamedTableConstraint, RefAct, RefArg,
+    ResolveType, SortOrder, SortedColumn, Stmt, TabFlags, TableConstraint,
 };
 use sqlite3_parser::dialect::TokenType;
 use sqlite3_parser::lexer::sql::Parser;
@@ -260,9 +260,6 @@ pub(crate) fn parse_table(sql: &str) -> Result<TableSql, String> {
     let gen_texts = body_exprs(sql, &toks, TokenType::TK_AS).ok_or("unbalanced parentheses")?;
     let check_texts =
         body_exprs(sql, &toks, TokenType::TK_CHECK).ok_or("unbalanced parentheses")?;
-    let mut gen_texts = gen_texts.into_iter();
-    let mut check_texts = check_texts.into_iter();
-    let mismatch = || "cannot match expressions to their source text".to_string();
 
     let mut t = ParsedTable {
         without_rowid: flags.contains(TabFlags::WithoutRowid),
@@ -281,131 +278,168 @@ pub(crate) fn parse_table(sql: &str) -> Result<TableSql, String> {
         })
         .collect();
 
+    let mut texts = Texts {
+        generated: gen_texts.into_iter(),
+        checks: check_texts.into_iter(),
+    };
     for (ci, cd) in columns_ast.iter().enumerate() {
-        let col_name = t.columns[ci].name.clone();
-        for nc in cd.constraints.iter() {
-            let cname = nc.name.as_ref().map(|n| unquote(n.0));
-            match &nc.constraint {
-                ColumnConstraint::PrimaryKey {
-                    order: o,
-                    conflict_clause,
-                    auto_increment,
-                } => {
-                    t.primary_key = Some(PrimaryKey {
-                        name: cname,
-                        columns: vec![IndexPart {
-                            target: col_name.clone(),
-                            expr: false,
-                            collate: None,
-                            order: order(*o),
-                        }],
-                        autoincrement: *auto_increment,
-                        on_conflict: conflict(conflict_clause),
-                        inline: true,
-                    });
-                }
-                ColumnConstraint::NotNull {
-                    nullable,
-                    conflict_clause,
-                } => {
-                    if !nullable {
-                        t.columns[ci].not_null = true;
-                        t.columns[ci].not_null_on_conflict = conflict(conflict_clause);
-                    }
-                }
-                ColumnConstraint::Unique(r) => t.uniques.push(Unique {
-                    name: cname,
-                    columns: vec![IndexPart::column(col_name.clone())],
-                    on_conflict: conflict(r),
-                }),
-                ColumnConstraint::Check(_) => t.checks.push(Check {
-                    name: cname,
-                    expr: check_texts.next().ok_or_else(mismatch)?,
-                    column: Some(col_name.clone()),
-                }),
-                ColumnConstraint::Default(_) => {}
-                ColumnConstraint::Defer(d) => {
-                    // A detached `DEFERRABLE ..` applies to the column's last REFERENCES,
-                    // as in SQLite's sqlite3DeferForeignKey.
-                    if let Some(last) = t.foreign_keys.last_mut() {
-                        last.deferred = is_deferred(&Some(d.clone()));
-                    }
-                }
-                ColumnConstraint::Collate { collation_name } => {
-                    t.columns[ci].collate = Some(unquote(collation_name.0));
-                }
-                ColumnConstraint::ForeignKey {
-                    clause,
-                    defer_clause,
-                } => {
-                    let f = fk(
-                        &t.columns,
-                        cname,
-                        vec![col_name.clone()],
-                        clause,
-                        defer_clause,
-                    );
-                    t.foreign_keys.push(f);
-                }
-                ColumnConstraint::Generated { typ, .. } => {
-                    let stored = typ
-                        .as_ref()
-                        .is_some_and(|id| id.0.eq_ignore_ascii_case("STORED"));
-                    t.columns[ci].generated = Some(Generated {
-                        expr: gen_texts.next().ok_or_else(mismatch)?,
-                        stored,
-                    });
-                }
-            }
-        }
+        column_constraints(&mut t, ci, cd.constraints, &mut texts)?;
     }
     for nc in constraints.unwrap_or(&[]).iter() {
-        let cname = nc.name.as_ref().map(|n| unquote(n.0));
-        match &nc.constraint {
-            TableConstraint::PrimaryKey {
-                columns,
-                auto_increment,
-                conflict_clause,
-            } => {
-                t.primary_key = Some(PrimaryKey {
-                    name: cname,
-                    columns: parts(&t.columns, columns)?,
-                    autoincrement: *auto_increment,
-                    on_conflict: conflict(conflict_clause),
-                    inline: false,
-                });
-            }
-            TableConstraint::Unique {
-                columns,
-                conflict_clause,
-            } => {
-                let columns = parts(&t.columns, columns)?;
-                t.uniques.push(Unique {
-                    name: cname,
-                    columns,
-                    on_conflict: conflict(conflict_clause),
-                });
-            }
-            TableConstraint::Check(_, _) => t.checks.push(Check {
-                name: cname,
-                expr: check_texts.next().ok_or_else(mismatch)?,
-                column: None,
-            }),
-            TableConstraint::ForeignKey {
-                columns,
-                clause,
-                defer_clause,
-            } => {
-                let from = columns.iter().map(|c| unquote(c.col_name.0)).collect();
-                let f = fk(&t.columns, cname, from, clause, defer_clause);
-                t.foreign_keys.push(f);
-            }
-        }
+        table_constraint(&mut t, nc, &mut texts)?;
     }
-    if gen_texts.next().is_some() || check_texts.next().is_some() {
+    if texts.generated.next().is_some() || texts.checks.next().is_some() {
         return Err(mismatch());
     }
     Ok(TableSql::Table(t))
+}
+
+fn mismatch() -> String {
+    "cannot match expressions to their source text".to_string()
+}
+
+/// The source texts of a table's generated-column and CHECK expressions, in text order,
+/// taken one by one as the AST walk meets them.
+struct Texts {
+    generated: std::vec::IntoIter<String>,
+    checks: std::vec::IntoIter<String>,
+}
+
+/// Column `ci`'s constraints into the table: its key, NOT NULL, UNIQUE, CHECK, COLLATE,
+/// REFERENCES, GENERATED.
+fn column_constraints(
+    t: &mut ParsedTable,
+    ci: usize,
+    constraints: &[NamedColumnConstraint<'_>],
+    texts: &mut Texts,
+) -> Result<(), String> {
+    let col_name = t.columns[ci].name.clone();
+    for nc in constraints {
+        let cname = nc.name.as_ref().map(|n| unquote(n.0));
+        match &nc.constraint {
+            ColumnConstraint::PrimaryKey {
+                order: o,
+                conflict_clause,
+                auto_increment,
+            } => {
+                t.primary_key = Some(PrimaryKey {
+                    name: cname,
+                    columns: vec![IndexPart {
+                        target: col_name.clone(),
+                        expr: false,
+                        collate: None,
+                        order: order(*o),
+                    }],
+                    autoincrement: *auto_increment,
+                    on_conflict: conflict(conflict_clause),
+                    inline: true,
+                });
+            }
+            ColumnConstraint::NotNull {
+                nullable,
+                conflict_clause,
+            } => {
+                if !nullable {
+                    t.columns[ci].not_null = true;
+                    t.columns[ci].not_null_on_conflict = conflict(conflict_clause);
+                }
+            }
+            ColumnConstraint::Unique(r) => t.uniques.push(Unique {
+                name: cname,
+                columns: vec![IndexPart::column(col_name.clone())],
+                on_conflict: conflict(r),
+            }),
+            ColumnConstraint::Check(_) => t.checks.push(Check {
+                name: cname,
+                expr: texts.checks.next().ok_or_else(mismatch)?,
+                column: Some(col_name.clone()),
+            }),
+            ColumnConstraint::Default(_) => {}
+            ColumnConstraint::Defer(d) => {
+                // A detached `DEFERRABLE ..` applies to the column's last REFERENCES,
+                // as in SQLite's sqlite3DeferForeignKey.
+                if let Some(last) = t.foreign_keys.last_mut() {
+                    last.deferred = is_deferred(&Some(d.clone()));
+                }
+            }
+            ColumnConstraint::Collate { collation_name } => {
+                t.columns[ci].collate = Some(unquote(collation_name.0));
+            }
+            ColumnConstraint::ForeignKey {
+                clause,
+                defer_clause,
+            } => {
+                let f = fk(
+                    &t.columns,
+                    cname,
+                    vec![col_name.clone()],
+                    clause,
+                    defer_clause,
+                );
+                t.foreign_keys.push(f);
+            }
+            ColumnConstraint::Generated { typ, .. } => {
+                let stored = typ
+                    .as_ref()
+                    .is_some_and(|id| id.0.eq_ignore_ascii_case("STORED"));
+                t.columns[ci].generated = Some(Generated {
+                    expr: texts.generated.next().ok_or_else(mismatch)?,
+                    stored,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One table constraint into the table: PRIMARY KEY, UNIQUE, CHECK, FOREIGN KEY.
+fn table_constraint(
+    t: &mut ParsedTable,
+    nc: &NamedTableConstraint<'_>,
+    texts: &mut Texts,
+) -> Result<(), String> {
+    let cname = nc.name.as_ref().map(|n| unquote(n.0));
+    match &nc.constraint {
+        TableConstraint::PrimaryKey {
+            columns,
+            auto_increment,
+            conflict_clause,
+        } => {
+            t.primary_key = Some(PrimaryKey {
+                name: cname,
+                columns: parts(&t.columns, columns)?,
+                autoincrement: *auto_increment,
+                on_conflict: conflict(conflict_clause),
+                inline: false,
+            });
+        }
+        TableConstraint::Unique {
+            columns,
+            conflict_clause,
+        } => {
+            let columns = parts(&t.columns, columns)?;
+            t.uniques.push(Unique {
+                name: cname,
+                columns,
+                on_conflict: conflict(conflict_clause),
+            });
+        }
+        TableConstraint::Check(_, _) => t.checks.push(Check {
+            name: cname,
+            expr: texts.checks.next().ok_or_else(mismatch)?,
+            column: None,
+        }),
+        TableConstraint::ForeignKey {
+            columns,
+            clause,
+            defer_clause,
+        } => {
+            let from = columns.iter().map(|c| unquote(c.col_name.0)).collect();
+            let f = fk(&t.columns, cname, from, clause, defer_clause);
+            t.foreign_keys.push(f);
+        }
+    }
+    Ok(())
 }
 
 /// Parses the `sql` of an `index` row of `sqlite_schema` (a `CREATE INDEX`).

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use super::{rebuild, Alteration, Planner, Statement};
 use crate::diff::{ColumnChangeKind, TableChange};
-use crate::model::{ddl, name_key, same_name, Check, Column, IndexPart, Table};
+use crate::model::{ddl, name_key, same_name, Check, Column, Index, IndexPart, Table};
 use crate::sql::{ident, is_constant_literal, mentions, normalize};
 use crate::{Error, Result};
 
@@ -44,56 +44,105 @@ fn native(
     to: &Table,
     changes: &[TableChange],
 ) -> Result<Vec<Statement>, Vec<String>> {
-    let t = ident(&to.name);
-    let mut reasons = vec![];
-    let mut drop_index = vec![];
-    let mut renames: Vec<(&str, &str)> = vec![];
-    let mut drop_cols: Vec<&Column> = vec![];
-    let mut add_cols: Vec<&Column> = vec![];
-    let mut constraint_alters = vec![];
-    let mut added_checks: Vec<&Check> = vec![];
-    let mut add_index = vec![];
-
-    let added: HashSet<String> = changes
-        .iter()
-        .filter_map(|c| match c {
-            TableChange::AddColumn(c) => Some(name_key(&c.name)),
-            _ => None,
-        })
-        .collect();
-    let dropped_indexes: HashSet<String> = changes
-        .iter()
-        .filter_map(|c| match c {
-            TableChange::DropIndex(ix) => Some(name_key(&ix.name)),
-            _ => None,
-        })
-        .collect();
-
+    let mut n = Native::new(ctx, from, to, changes);
     for tc in changes {
+        n.take(tc);
+    }
+    n.check_result();
+    if n.reasons.is_empty() {
+        Ok(n.statements())
+    } else {
+        Err(n.reasons)
+    }
+}
+
+/// One table's changes as native ALTERs, gathered by kind (they run in a fixed order), and
+/// the reasons, if any, why SQLite cannot do them natively.
+struct Native<'a> {
+    ctx: &'a Planner<'a>,
+    from: &'a Table,
+    to: &'a Table,
+    changes: &'a [TableChange],
+    /// Columns added and indexes dropped by this change list (name keys).
+    added: HashSet<String>,
+    dropped_indexes: HashSet<String>,
+    reasons: Vec<String>,
+    drop_indexes: Vec<&'a str>,
+    renames: Vec<(&'a str, &'a str)>,
+    drop_cols: Vec<&'a Column>,
+    add_cols: Vec<&'a Column>,
+    /// Named CHECKs to drop: before the other constraint ALTERs, since a re-added check
+    /// may reuse the name.
+    drop_checks: Vec<&'a str>,
+    /// SET/DROP NOT NULL and ADD CONSTRAINT CHECK, in change order.
+    constraint_alters: Vec<String>,
+    added_checks: Vec<&'a Check>,
+    add_indexes: Vec<&'a Index>,
+}
+
+impl<'a> Native<'a> {
+    fn new(
+        ctx: &'a Planner<'a>,
+        from: &'a Table,
+        to: &'a Table,
+        changes: &'a [TableChange],
+    ) -> Native<'a> {
+        let names = |f: fn(&TableChange) -> Option<&str>| -> HashSet<String> {
+            changes.iter().filter_map(f).map(name_key).collect()
+        };
+        Native {
+            ctx,
+            from,
+            to,
+            changes,
+            added: names(|c| match c {
+                TableChange::AddColumn(c) => Some(&c.name),
+                _ => None,
+            }),
+            dropped_indexes: names(|c| match c {
+                TableChange::DropIndex(ix) => Some(&ix.name),
+                _ => None,
+            }),
+            reasons: vec![],
+            drop_indexes: vec![],
+            renames: vec![],
+            drop_cols: vec![],
+            add_cols: vec![],
+            drop_checks: vec![],
+            constraint_alters: vec![],
+            added_checks: vec![],
+            add_indexes: vec![],
+        }
+    }
+
+    /// Files one change as a native ALTER, or as a reason to rebuild.
+    fn take(&mut self, tc: &'a TableChange) {
+        let (ctx, to) = (self.ctx, self.to);
+        let t = ident(&to.name);
         match tc {
-            TableChange::DropIndex(ix) => {
-                drop_index.push(format!("DROP INDEX {}", ident(&ix.name)))
-            }
-            TableChange::AddIndex(ix) => add_index.push(ddl::create_index(&to.name, ix)),
+            TableChange::DropIndex(ix) => self.drop_indexes.push(&ix.name),
+            TableChange::AddIndex(ix) => self.add_indexes.push(ix),
             TableChange::RenameColumn { from: a, to: b } => {
                 if ctx.at_least(RENAME_COLUMN) {
-                    renames.push((a, b));
+                    self.renames.push((a, b));
                 } else {
-                    reasons.push(format!("rename column {a} -> {b} needs SQLite 3.25"));
+                    self.reasons
+                        .push(format!("rename column {a} -> {b} needs SQLite 3.25"));
                 }
             }
             TableChange::AddColumn(c) => {
                 let c = to.column(&c.name).unwrap_or(c);
-                match add_column_blocker(ctx, to, c, changes) {
-                    Some(why) => reasons.push(format!("add column {}: {why}", c.name)),
-                    None => add_cols.push(c),
+                match add_column_blocker(ctx, to, c, self.changes) {
+                    Some(why) => self.reasons.push(format!("add column {}: {why}", c.name)),
+                    None => self.add_cols.push(c),
                 }
             }
-            TableChange::DropColumn(c) => match drop_column_blocker(ctx, from, c, &dropped_indexes)
-            {
-                Some(why) => reasons.push(format!("drop column {}: {why}", c.name)),
-                None => drop_cols.push(c),
-            },
+            TableChange::DropColumn(c) => {
+                match drop_column_blocker(ctx, self.from, c, &self.dropped_indexes) {
+                    Some(why) => self.reasons.push(format!("drop column {}: {why}", c.name)),
+                    None => self.drop_cols.push(c),
+                }
+            }
             TableChange::ModifyColumn {
                 from: a,
                 to: b,
@@ -106,117 +155,144 @@ fn native(
                     };
                 if only_not_null && ctx.at_least(CONSTRAINT_ALTERS) {
                     let verb = if b.not_null { "SET" } else { "DROP" };
-                    constraint_alters.push(format!(
+                    self.constraint_alters.push(format!(
                         "ALTER TABLE {t} ALTER COLUMN {} {verb} NOT NULL",
                         ident(&b.name)
                     ));
                 } else {
-                    reasons.push(describe_modify(a, b, kind));
+                    self.reasons.push(describe_modify(a, b, kind));
                 }
             }
-            TableChange::AddCheck(ck) => match &ck.column {
+            TableChange::AddCheck(ck) => match (&ck.column, &ck.name) {
                 // A check on a column added here goes out with its ADD COLUMN, whose
                 // blocker already reports a too-old SQLite.
-                Some(c) if added.contains(&name_key(c)) => {}
-                None if ck.name.is_some() && ctx.at_least(CONSTRAINT_ALTERS) => {
-                    let name = ck.name.as_deref().unwrap_or_default();
-                    constraint_alters.push(format!(
+                (Some(c), _) if self.added.contains(&name_key(c)) => {}
+                (None, Some(name)) if ctx.at_least(CONSTRAINT_ALTERS) => {
+                    self.constraint_alters.push(format!(
                         "ALTER TABLE {t} ADD CONSTRAINT {} CHECK ({})",
                         ident(name),
                         ck.expr
                     ));
-                    added_checks.push(ck);
+                    self.added_checks.push(ck);
                 }
-                _ => reasons.push(format!("add CHECK ({})", ck.expr)),
+                _ => self.reasons.push(format!("add CHECK ({})", ck.expr)),
             },
             TableChange::DropCheck(ck) => match (&ck.column, &ck.name) {
                 (None, Some(name)) if ctx.at_least(CONSTRAINT_ALTERS) => {
-                    // Drops go before adds: a re-added check may reuse the name.
-                    let pos = constraint_alters
-                        .iter()
-                        .take_while(|s| s.contains(" DROP CONSTRAINT "))
-                        .count();
-                    constraint_alters.insert(
-                        pos,
-                        format!("ALTER TABLE {t} DROP CONSTRAINT {}", ident(name)),
-                    );
+                    self.drop_checks.push(name)
                 }
-                _ => reasons.push(format!("drop CHECK ({})", ck.expr)),
+                _ => self.reasons.push(format!("drop CHECK ({})", ck.expr)),
             },
-            TableChange::SetPrimaryKey { from: a, to: b } => reasons.push(format!(
-                "primary key {} -> {}",
-                a.as_ref().map_or("none".into(), |p| parts(&p.columns)),
-                b.as_ref().map_or("none".into(), |p| parts(&p.columns))
-            )),
-            TableChange::AddUnique(u) => reasons.push(format!("add UNIQUE {}", parts(&u.columns))),
-            TableChange::DropUnique(u) => {
-                reasons.push(format!("drop UNIQUE {}", parts(&u.columns)))
-            }
-            TableChange::AddForeignKey(fk) => reasons.push(format!(
-                "add FOREIGN KEY ({}) REFERENCES {}",
-                fk.columns.join(", "),
-                fk.ref_table
-            )),
-            TableChange::DropForeignKey(fk) => reasons.push(format!(
-                "drop FOREIGN KEY ({}) REFERENCES {}",
-                fk.columns.join(", "),
-                fk.ref_table
-            )),
-            TableChange::SetWithoutRowid(on) => {
-                reasons.push(format!("WITHOUT ROWID {}", on_off(*on)))
-            }
-            TableChange::SetStrict(on) => reasons.push(format!("STRICT {}", on_off(*on))),
+            other @ (TableChange::SetPrimaryKey { .. }
+            | TableChange::AddUnique(_)
+            | TableChange::DropUnique(_)
+            | TableChange::AddForeignKey(_)
+            | TableChange::DropForeignKey(_)
+            | TableChange::SetWithoutRowid(_)
+            | TableChange::SetStrict(_)) => self.reasons.push(rebuild_only(other)),
         }
-    }
-    if reasons.is_empty() {
-        if let Some(why) = column_order_blocker(from, to, &renames, &drop_cols, &add_cols) {
-            reasons.push(why);
-        }
-    }
-    if reasons.is_empty() && !added_checks.is_empty() {
-        // ADD CONSTRAINT appends the check at the end of the table definition.
-        let n = to.checks.len();
-        let tail = to
-            .checks
-            .get(n.saturating_sub(added_checks.len())..)
-            .unwrap_or_default();
-        let in_place = tail.len() == added_checks.len()
-            && tail.iter().zip(&added_checks).all(|(a, b)| {
-                a.name == b.name && a.column.is_none() && normalize(&a.expr) == normalize(&b.expr)
-            });
-        if !in_place {
-            reasons.push("new CHECK constraints are not last in the table".into());
-        }
-    }
-    if !reasons.is_empty() {
-        return Err(reasons);
     }
 
-    let mut out: Vec<Statement> = drop_index.into_iter().map(Statement::new).collect();
-    for (a, b) in renames {
-        out.push(Statement::new(format!(
-            "ALTER TABLE {t} RENAME COLUMN {} TO {}",
-            ident(a),
-            ident(b)
-        )));
+    /// Reasons that only the whole result shows: native ALTERs append columns and CHECKs,
+    /// so the target must have them last.
+    fn check_result(&mut self) {
+        if !self.reasons.is_empty() {
+            return;
+        }
+        if let Some(why) = column_order_blocker(
+            self.from,
+            self.to,
+            &self.renames,
+            &self.drop_cols,
+            &self.add_cols,
+        ) {
+            self.reasons.push(why);
+            return;
+        }
+        if !self.added_checks.is_empty() {
+            let checks = &self.to.checks;
+            let tail = checks
+                .get(checks.len().saturating_sub(self.added_checks.len())..)
+                .unwrap_or_default();
+            let in_place = tail.len() == self.added_checks.len()
+                && tail.iter().zip(&self.added_checks).all(|(a, b)| {
+                    a.name == b.name
+                        && a.column.is_none()
+                        && normalize(&a.expr) == normalize(&b.expr)
+                });
+            if !in_place {
+                self.reasons
+                    .push("new CHECK constraints are not last in the table".into());
+            }
+        }
     }
-    for c in drop_cols {
-        out.push(Statement::new(format!(
-            "ALTER TABLE {t} DROP COLUMN {}",
-            ident(&c.name)
-        )));
+
+    fn statements(mut self) -> Vec<Statement> {
+        let to = self.to;
+        let t = ident(&to.name);
+        let mut out: Vec<String> = self
+            .drop_indexes
+            .iter()
+            .map(|ix| format!("DROP INDEX {}", ident(ix)))
+            .collect();
+        for (a, b) in &self.renames {
+            out.push(format!(
+                "ALTER TABLE {t} RENAME COLUMN {} TO {}",
+                ident(a),
+                ident(b)
+            ));
+        }
+        for c in &self.drop_cols {
+            out.push(format!("ALTER TABLE {t} DROP COLUMN {}", ident(&c.name)));
+        }
+        // Columns go in the order of the target table, which ADD COLUMN reproduces by appending.
+        self.add_cols
+            .sort_by_key(|c| to.columns.iter().position(|x| same_name(&x.name, &c.name)));
+        for c in &self.add_cols {
+            out.push(format!(
+                "ALTER TABLE {t} ADD COLUMN {}",
+                ddl::column_def(to, c, false)
+            ));
+        }
+        out.extend(
+            self.drop_checks
+                .iter()
+                .map(|name| format!("ALTER TABLE {t} DROP CONSTRAINT {}", ident(name))),
+        );
+        out.extend(self.constraint_alters);
+        out.extend(
+            self.add_indexes
+                .iter()
+                .map(|ix| ddl::create_index(&to.name, ix)),
+        );
+        out.into_iter().map(Statement::new).collect()
     }
-    // Columns go in the order of the target table, which ADD COLUMN reproduces by appending.
-    add_cols.sort_by_key(|c| to.columns.iter().position(|x| same_name(&x.name, &c.name)));
-    for c in add_cols {
-        out.push(Statement::new(format!(
-            "ALTER TABLE {t} ADD COLUMN {}",
-            ddl::column_def(to, c, false)
-        )));
+}
+
+/// Why a change that only a rebuild can make needs one (keys, foreign keys, table options).
+fn rebuild_only(tc: &TableChange) -> String {
+    match tc {
+        TableChange::SetPrimaryKey { from: a, to: b } => format!(
+            "primary key {} -> {}",
+            a.as_ref().map_or("none".into(), |p| parts(&p.columns)),
+            b.as_ref().map_or("none".into(), |p| parts(&p.columns))
+        ),
+        TableChange::AddUnique(u) => format!("add UNIQUE {}", parts(&u.columns)),
+        TableChange::DropUnique(u) => format!("drop UNIQUE {}", parts(&u.columns)),
+        TableChange::AddForeignKey(fk) => format!(
+            "add FOREIGN KEY ({}) REFERENCES {}",
+            fk.columns.join(", "),
+            fk.ref_table
+        ),
+        TableChange::DropForeignKey(fk) => format!(
+            "drop FOREIGN KEY ({}) REFERENCES {}",
+            fk.columns.join(", "),
+            fk.ref_table
+        ),
+        TableChange::SetWithoutRowid(on) => format!("WITHOUT ROWID {}", on_off(*on)),
+        TableChange::SetStrict(on) => format!("STRICT {}", on_off(*on)),
+        _ => "table definition changed".into(),
     }
-    out.extend(constraint_alters.into_iter().map(Statement::new));
-    out.extend(add_index.into_iter().map(Statement::new));
-    Ok(out)
 }
 
 fn on_off(on: bool) -> &'static str {

@@ -43,7 +43,54 @@ pub(super) fn rebuild(
     }
     let tmp = ident(&tmp_name);
 
-    // Which `from` column fills each `to` column.
+    let (targets, sources) = copy_lists(from, to, changes)?;
+    let why = if reasons.is_empty() {
+        "table definition changed".to_string()
+    } else {
+        reasons.join("; ")
+    };
+    let mut out = vec![Statement::with_comment(
+        format!("rebuild {}: {why}", ident(&to.name)),
+        ddl::create_table_as(to, &tmp_name),
+    )];
+    out.push(Statement::new(format!(
+        "INSERT INTO {tmp} ({}) SELECT {} FROM {x}",
+        targets.join(", "),
+        sources.join(", ")
+    )));
+
+    if to.primary_key.as_ref().is_some_and(|pk| pk.autoincrement) {
+        out.extend(keep_counter(from, to, &tmp_name));
+    }
+
+    out.push(Statement::new(format!("DROP TABLE {x}")));
+    out.push(Statement::new("PRAGMA legacy_alter_table=ON"));
+    out.push(Statement::new(format!("ALTER TABLE {tmp} RENAME TO {x}")));
+    out.push(Statement::new("PRAGMA legacy_alter_table=OFF"));
+    out.extend(
+        to.indexes
+            .iter()
+            .map(|ix| Statement::new(ddl::create_index(&to.name, ix))),
+    );
+
+    // DROP TABLE took the table's triggers with it. Recreate the target's triggers on this
+    // table unless a later CreateTrigger change creates them (new or changed ones).
+    for tr in ctx.to.triggers.iter().filter(|tr| {
+        same_name(&tr.table, &to.name) && !ctx.created_triggers.contains(&name_key(&tr.name))
+    }) {
+        out.push(Statement::new(tr.sql.clone()));
+    }
+    Ok(out)
+}
+
+/// The column lists of the rebuild's `INSERT INTO new (targets) SELECT sources FROM old`:
+/// every `to` column some `from` column fills (under its old name when renamed), and the
+/// rowid, unless an INTEGER PRIMARY KEY column already carries it.
+fn copy_lists(
+    from: &Table,
+    to: &Table,
+    changes: &[TableChange],
+) -> Result<(Vec<String>, Vec<String>)> {
     let mut renamed_into: HashMap<String, &str> = HashMap::new();
     let mut renamed_away: HashSet<String> = HashSet::new();
     let mut added: HashSet<String> = HashSet::new();
@@ -126,53 +173,22 @@ pub(super) fn rebuild(
             format!("rebuilding table {:?}: no column of the old table carries over, so its rows would be lost", to.name),
         ));
     }
+    Ok((targets, sources))
+}
 
-    let why = if reasons.is_empty() {
-        "table definition changed".to_string()
-    } else {
-        reasons.join("; ")
-    };
-    let mut out = vec![Statement::with_comment(
-        format!("rebuild {}: {why}", ident(&to.name)),
-        ddl::create_table_as(to, &tmp_name),
-    )];
-    out.push(Statement::new(format!(
-        "INSERT INTO {tmp} ({}) SELECT {} FROM {x}",
-        targets.join(", "),
-        sources.join(", ")
-    )));
-
-    if to.primary_key.as_ref().is_some_and(|pk| pk.autoincrement) {
-        // DROP TABLE deletes the counter, and the copy only restores max(id): keep the
-        // larger of the two so ids of deleted rows are never handed out again.
-        let (old, new) = (literal(&from.name), literal(&tmp_name));
-        out.push(Statement::with_comment(
+/// DROP TABLE deletes the AUTOINCREMENT counter, and the copy only restores max(id): keep
+/// the larger of the two so ids of deleted rows are never handed out again.
+fn keep_counter(from: &Table, to: &Table, tmp_name: &str) -> [Statement; 2] {
+    let (old, new) = (literal(&from.name), literal(tmp_name));
+    [
+        Statement::with_comment(
             format!("keep the AUTOINCREMENT counter of {}", ident(&to.name)),
             format!(
                 "UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM sqlite_sequence WHERE name = {old}), 0)) WHERE name = {new}"
             ),
-        ));
-        out.push(Statement::new(format!(
+        ),
+        Statement::new(format!(
             "INSERT INTO sqlite_sequence (name, seq) SELECT {new}, seq FROM sqlite_sequence WHERE name = {old} AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = {new})"
-        )));
-    }
-
-    out.push(Statement::new(format!("DROP TABLE {x}")));
-    out.push(Statement::new("PRAGMA legacy_alter_table=ON"));
-    out.push(Statement::new(format!("ALTER TABLE {tmp} RENAME TO {x}")));
-    out.push(Statement::new("PRAGMA legacy_alter_table=OFF"));
-    out.extend(
-        to.indexes
-            .iter()
-            .map(|ix| Statement::new(ddl::create_index(&to.name, ix))),
-    );
-
-    // DROP TABLE took the table's triggers with it. Recreate the target's triggers on this
-    // table unless a later CreateTrigger change creates them (new or changed ones).
-    for tr in ctx.to.triggers.iter().filter(|tr| {
-        same_name(&tr.table, &to.name) && !ctx.created_triggers.contains(&name_key(&tr.name))
-    }) {
-        out.push(Statement::new(tr.sql.clone()));
-    }
-    Ok(out)
+        )),
+    ]
 }

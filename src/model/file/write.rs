@@ -23,22 +23,50 @@ fn key(s: &str) -> String {
     }
 }
 
+/// The `key = value` pairs of one inline table, in order.
+#[derive(Default)]
+struct Fields(Vec<String>);
+
+impl Fields {
+    fn raw(&mut self, key: &str, value: String) {
+        self.0.push(format!("{key} = {value}"));
+    }
+    fn str(&mut self, key: &str, value: &str) {
+        self.raw(key, q(value));
+    }
+    fn opt(&mut self, key: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            self.str(key, v);
+        }
+    }
+    fn flag(&mut self, key: &str, on: bool) {
+        if on {
+            self.raw(key, "true".into());
+        }
+    }
+    /// `on_delete`, `on_update`, `deferrable` of a foreign key.
+    fn actions(&mut self, fk: &ForeignKey) {
+        for (key, action) in [("on_delete", fk.on_delete), ("on_update", fk.on_update)] {
+            if action != FkAction::NoAction {
+                self.str(key, action.sql());
+            }
+        }
+        self.flag("deferrable", fk.deferred);
+    }
+    fn inline(&self) -> String {
+        format!("{{ {} }}", self.0.join(", "))
+    }
+}
+
 fn part_toml(p: &IndexPart) -> String {
     if !p.expr && p.collate.is_none() && p.order == Order::Asc {
         return q(&p.target);
     }
-    let mut fields = vec![if p.expr {
-        format!("expr = {}", q(&p.target))
-    } else {
-        format!("column = {}", q(&p.target))
-    }];
-    if let Some(c) = &p.collate {
-        fields.push(format!("collate = {}", q(c)));
-    }
-    if p.order == Order::Desc {
-        fields.push("desc = true".into());
-    }
-    format!("{{ {} }}", fields.join(", "))
+    let mut f = Fields::default();
+    f.str(if p.expr { "expr" } else { "column" }, &p.target);
+    f.opt("collate", p.collate.as_deref());
+    f.flag("desc", p.order == Order::Desc);
+    f.inline()
 }
 
 fn parts_toml(ps: &[IndexPart]) -> String {
@@ -96,216 +124,121 @@ fn multiline(s: &str) -> String {
     }
 }
 
+/// Which of a table's constraints are written on their column (single-column, unnamed ones
+/// read best there), as the columns are written.
+struct OnColumn {
+    /// The primary-key term, when the key goes on its column.
+    pk: Option<IndexPart>,
+    uniques: Vec<bool>,
+    fks: Vec<bool>,
+    checks: Vec<bool>,
+}
+
+impl OnColumn {
+    fn new(t: &Table) -> OnColumn {
+        let pk = t.primary_key.as_ref().and_then(|pk| {
+            // A table-level `PRIMARY KEY ("id" DESC)` on an INTEGER column stays table-level:
+            // written on the column it would stop being the rowid alias.
+            let simple =
+                pk.name.is_none() && pk.on_conflict.is_none() && (pk.inline || !t.pk_desc_quirk());
+            match pk.columns.as_slice() {
+                [p] if simple && !p.expr && p.collate.is_none() => Some(p.clone()),
+                _ => None,
+            }
+        });
+        OnColumn {
+            pk,
+            uniques: vec![false; t.uniques.len()],
+            fks: vec![false; t.foreign_keys.len()],
+            checks: vec![false; t.checks.len()],
+        }
+    }
+}
+
 fn write_table(out: &mut String, t: &Table) {
     let _ = writeln!(out, "\n[tables.{}]", key(&t.name));
     if let Some(r) = &t.renamed_from {
         let _ = writeln!(out, "renamed_from = {}", q(r));
     }
-    // Single-column, unnamed constraints read best on the column itself.
-    let pk_on_column = t.primary_key.as_ref().and_then(|pk| {
-        // A table-level `PRIMARY KEY ("id" DESC)` on an INTEGER column stays table-level:
-        // written on the column it would stop being the rowid alias.
-        (pk.name.is_none() && pk.on_conflict.is_none() && (pk.inline || !t.pk_desc_quirk()))
-            .then(|| match pk.columns.as_slice() {
-                [p] if !p.expr && p.collate.is_none() => Some(p.clone()),
-                _ => None,
-            })
-            .flatten()
-    });
-    let mut unique_on_column = vec![false; t.uniques.len()];
-    let mut fk_on_column = vec![false; t.foreign_keys.len()];
-    let mut check_on_column = vec![false; t.checks.len()];
+    let mut on_column = OnColumn::new(t);
     let _ = writeln!(out, "columns = [");
     for c in &t.columns {
-        let mut f = vec![format!("name = {}", q(&c.name))];
-        if let Some(r) = &c.renamed_from {
-            f.push(format!("renamed_from = {}", q(r)));
-        }
-        if !c.sql_type.is_empty() {
-            match friendly_name(&c.sql_type) {
-                Some(fr) => f.push(format!("type = {}", q(&fr))),
-                None => f.push(format!("sql_type = {}", q(&c.sql_type))),
-            }
-        }
-        if c.not_null {
-            f.push("not_null = true".into());
-            if let Some(oc) = &c.not_null_on_conflict {
-                f.push(format!("not_null_on_conflict = {}", q(oc.sql())));
-            }
-        }
-        if let Some(pk) = &pk_on_column {
-            if same_name(&pk.target, &c.name) {
-                f.push("primary_key = true".into());
-                if t.primary_key.as_ref().is_some_and(|k| k.autoincrement) {
-                    f.push("autoincrement = true".into());
-                }
-                if pk.order == Order::Desc {
-                    f.push("desc = true".into());
-                }
-            }
-        }
-        for (i, u) in t.uniques.iter().enumerate() {
-            if !unique_on_column[i]
-                && u.name.is_none()
-                && u.on_conflict.is_none()
-                && is_plain_single(&u.columns).is_some_and(|n| same_name(n, &c.name))
-                && !f.iter().any(|x| x == "unique = true")
-            {
-                unique_on_column[i] = true;
-                f.push("unique = true".into());
-            }
-        }
-        if let Some(d) = &c.default {
-            f.push(format!("default = {}", q(d)));
-        }
-        if let Some(co) = &c.collate {
-            f.push(format!("collate = {}", q(co)));
-        }
-        if let Some(g) = &c.generated {
-            f.push(format!("generated = {}", q(&g.expr)));
-            if g.stored {
-                f.push("stored = true".into());
-            }
-        }
-        for (i, fk) in t.foreign_keys.iter().enumerate() {
-            if !fk_on_column[i]
-                && fk.name.is_none()
-                && fk.columns.len() == 1
-                && same_name(&fk.columns[0], &c.name)
-                && !f.iter().any(|x| x.starts_with("references"))
-            {
-                fk_on_column[i] = true;
-                let r = if fk.ref_columns.is_empty() {
-                    ref_ident(&fk.ref_table)
-                } else {
-                    let cols: Vec<String> = fk.ref_columns.iter().map(|c| ref_ident(c)).collect();
-                    format!("{}({})", ref_ident(&fk.ref_table), cols.join(", "))
-                };
-                f.push(format!("references = {}", q(&r)));
-                if fk.on_delete != FkAction::NoAction {
-                    f.push(format!("on_delete = {}", q(fk.on_delete.sql())));
-                }
-                if fk.on_update != FkAction::NoAction {
-                    f.push(format!("on_update = {}", q(fk.on_update.sql())));
-                }
-                if fk.deferred {
-                    f.push("deferrable = true".into());
-                }
-            }
-        }
-        for (i, ch) in t.checks.iter().enumerate() {
-            if ch.name.is_none()
-                && ch
-                    .column
-                    .as_deref()
-                    .is_some_and(|cn| same_name(cn, &c.name))
-                && !f.iter().any(|x| x.starts_with("check ="))
-            {
-                check_on_column[i] = true;
-                f.push(format!("check = {}", q(&ch.expr)));
-            }
-        }
-        let _ = writeln!(out, "  {{ {} }},", f.join(", "));
+        let _ = writeln!(out, "  {},", column_fields(t, c, &mut on_column).inline());
     }
     let _ = writeln!(out, "]");
-    if let Some(pk) = &t.primary_key {
-        if pk_on_column.is_none() {
-            let mut f = vec![];
-            if let Some(n) = &pk.name {
-                f.push(format!("name = {}", q(n)));
-            }
-            f.push(format!("columns = {}", parts_toml(&pk.columns)));
-            if pk.autoincrement {
-                f.push("autoincrement = true".into());
-            }
-            if let Some(c) = &pk.on_conflict {
-                f.push(format!("on_conflict = {}", q(c.sql())));
-            }
-            let _ = writeln!(out, "primary_key = {{ {} }}", f.join(", "));
-        }
+    if let (Some(pk), None) = (&t.primary_key, &on_column.pk) {
+        let mut f = Fields::default();
+        f.opt("name", pk.name.as_deref());
+        f.raw("columns", parts_toml(&pk.columns));
+        f.flag("autoincrement", pk.autoincrement);
+        f.opt("on_conflict", pk.on_conflict.map(Conflict::sql));
+        let _ = writeln!(out, "primary_key = {}", f.inline());
     }
-    let uniques: Vec<String> = t
+    let rest = |placed: &[bool]| placed.iter().map(|on| !on).collect::<Vec<bool>>();
+    let uniques = t
         .uniques
         .iter()
-        .zip(&unique_on_column)
-        .filter(|(_, on_col)| !**on_col)
-        .map(|(u, _)| {
-            let mut f = vec![];
-            if let Some(n) = &u.name {
-                f.push(format!("name = {}", q(n)));
-            }
-            f.push(format!("columns = {}", parts_toml(&u.columns)));
-            if let Some(c) = &u.on_conflict {
-                f.push(format!("on_conflict = {}", q(c.sql())));
-            }
-            format!("{{ {} }}", f.join(", "))
-        })
-        .collect();
-    list(out, "unique", &uniques);
-    let checks: Vec<String> = t
+        .zip(rest(&on_column.uniques))
+        .filter(|(_, w)| *w);
+    list(
+        out,
+        "unique",
+        uniques.map(|(u, _)| {
+            let mut f = Fields::default();
+            f.opt("name", u.name.as_deref());
+            f.raw("columns", parts_toml(&u.columns));
+            f.opt("on_conflict", u.on_conflict.map(Conflict::sql));
+            f
+        }),
+    );
+    let checks = t
         .checks
         .iter()
-        .zip(&check_on_column)
-        .filter(|(_, on_col)| !**on_col)
-        .map(|(c, _)| {
-            let mut f = vec![];
-            if let Some(n) = &c.name {
-                f.push(format!("name = {}", q(n)));
-            }
-            f.push(format!("expr = {}", q(&c.expr)));
-            if let Some(col) = &c.column {
-                f.push(format!("column = {}", q(col)));
-            }
-            format!("{{ {} }}", f.join(", "))
-        })
-        .collect();
-    list(out, "checks", &checks);
-    let fks: Vec<String> = t
+        .zip(rest(&on_column.checks))
+        .filter(|(_, w)| *w);
+    list(
+        out,
+        "checks",
+        checks.map(|(c, _)| {
+            let mut f = Fields::default();
+            f.opt("name", c.name.as_deref());
+            f.str("expr", &c.expr);
+            f.opt("column", c.column.as_deref());
+            f
+        }),
+    );
+    let fks = t
         .foreign_keys
         .iter()
-        .zip(&fk_on_column)
-        .filter(|(_, on_col)| !**on_col)
-        .map(|(fk, _)| {
-            let mut f = vec![];
-            if let Some(n) = &fk.name {
-                f.push(format!("name = {}", q(n)));
-            }
-            f.push(format!("columns = {}", strings_toml(&fk.columns)));
-            f.push(format!("references = {}", q(&ref_ident(&fk.ref_table))));
+        .zip(rest(&on_column.fks))
+        .filter(|(_, w)| *w);
+    list(
+        out,
+        "foreign_keys",
+        fks.map(|(fk, _)| {
+            let mut f = Fields::default();
+            f.opt("name", fk.name.as_deref());
+            f.raw("columns", strings_toml(&fk.columns));
+            f.str("references", &ref_ident(&fk.ref_table));
             if !fk.ref_columns.is_empty() {
-                f.push(format!("ref_columns = {}", strings_toml(&fk.ref_columns)));
+                f.raw("ref_columns", strings_toml(&fk.ref_columns));
             }
-            if fk.on_delete != FkAction::NoAction {
-                f.push(format!("on_delete = {}", q(fk.on_delete.sql())));
-            }
-            if fk.on_update != FkAction::NoAction {
-                f.push(format!("on_update = {}", q(fk.on_update.sql())));
-            }
-            if fk.deferred {
-                f.push("deferrable = true".into());
-            }
-            format!("{{ {} }}", f.join(", "))
-        })
-        .collect();
-    list(out, "foreign_keys", &fks);
-    let idx: Vec<String> = t
-        .indexes
-        .iter()
-        .map(|i| {
-            let mut f = vec![
-                format!("name = {}", q(&i.name)),
-                format!("columns = {}", parts_toml(&i.parts)),
-            ];
-            if i.unique {
-                f.push("unique = true".into());
-            }
-            if let Some(w) = &i.where_clause {
-                f.push(format!("where = {}", q(w)));
-            }
-            format!("{{ {} }}", f.join(", "))
-        })
-        .collect();
-    list(out, "indexes", &idx);
+            f.actions(fk);
+            f
+        }),
+    );
+    list(
+        out,
+        "indexes",
+        t.indexes.iter().map(|i| {
+            let mut f = Fields::default();
+            f.str("name", &i.name);
+            f.raw("columns", parts_toml(&i.parts));
+            f.flag("unique", i.unique);
+            f.opt("where", i.where_clause.as_deref());
+            f
+        }),
+    );
     if t.without_rowid {
         let _ = writeln!(out, "without_rowid = true");
     }
@@ -314,13 +247,91 @@ fn write_table(out: &mut String, t: &Table) {
     }
 }
 
-fn list(out: &mut String, name: &str, items: &[String]) {
+/// One column's inline table, with the constraints that go on it (marked in `on_column`).
+fn column_fields(t: &Table, c: &Column, on_column: &mut OnColumn) -> Fields {
+    let mut f = Fields::default();
+    f.str("name", &c.name);
+    f.opt("renamed_from", c.renamed_from.as_deref());
+    if !c.sql_type.is_empty() {
+        match friendly_name(&c.sql_type) {
+            Some(fr) => f.str("type", &fr),
+            None => f.str("sql_type", &c.sql_type),
+        }
+    }
+    if c.not_null {
+        f.flag("not_null", true);
+        f.opt(
+            "not_null_on_conflict",
+            c.not_null_on_conflict.map(Conflict::sql),
+        );
+    }
+    if let Some(pk) = on_column
+        .pk
+        .as_ref()
+        .filter(|p| same_name(&p.target, &c.name))
+    {
+        f.flag("primary_key", true);
+        f.flag(
+            "autoincrement",
+            t.primary_key.as_ref().is_some_and(|k| k.autoincrement),
+        );
+        f.flag("desc", pk.order == Order::Desc);
+    }
+    // At most one of each on a column; any further one stays table-level.
+    let unique = t.uniques.iter().enumerate().find(|(i, u)| {
+        !on_column.uniques[*i]
+            && u.name.is_none()
+            && u.on_conflict.is_none()
+            && is_plain_single(&u.columns).is_some_and(|n| same_name(n, &c.name))
+    });
+    if let Some((i, _)) = unique {
+        on_column.uniques[i] = true;
+        f.flag("unique", true);
+    }
+    f.opt("default", c.default.as_deref());
+    f.opt("collate", c.collate.as_deref());
+    if let Some(g) = &c.generated {
+        f.str("generated", &g.expr);
+        f.flag("stored", g.stored);
+    }
+    let fk = t.foreign_keys.iter().enumerate().find(|(i, fk)| {
+        !on_column.fks[*i]
+            && fk.name.is_none()
+            && matches!(fk.columns.as_slice(), [one] if same_name(one, &c.name))
+    });
+    if let Some((i, fk)) = fk {
+        on_column.fks[i] = true;
+        let r = if fk.ref_columns.is_empty() {
+            ref_ident(&fk.ref_table)
+        } else {
+            let cols: Vec<String> = fk.ref_columns.iter().map(|c| ref_ident(c)).collect();
+            format!("{}({})", ref_ident(&fk.ref_table), cols.join(", "))
+        };
+        f.str("references", &r);
+        f.actions(fk);
+    }
+    let check = t.checks.iter().enumerate().find(|(_, ch)| {
+        ch.name.is_none()
+            && ch
+                .column
+                .as_deref()
+                .is_some_and(|cn| same_name(cn, &c.name))
+    });
+    if let Some((i, ch)) = check {
+        on_column.checks[i] = true;
+        f.str("check", &ch.expr);
+    }
+    f
+}
+
+fn list(out: &mut String, name: &str, items: impl Iterator<Item = Fields>) {
+    let items: Vec<Fields> = items.collect();
     if items.is_empty() {
         return;
     }
     let _ = writeln!(out, "{name} = [");
     for i in items {
-        let _ = writeln!(out, "  {i},");
+        let _ = writeln!(out, "  {},", i.inline());
     }
     let _ = writeln!(out, "]");
 }
