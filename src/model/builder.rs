@@ -197,7 +197,19 @@ impl TableBuilder {
         self
     }
 
-    fn build(self) -> Result<Table, String> {
+    /// This table alone: friendly types resolved, column shorthands lowered to constraints.
+    /// None of [`SchemaBuilder::build`]'s schema-wide checks run (references, index names,
+    /// reserved names), so code that handles single tables, such as the planner's tests,
+    /// gets a [`Table`] without declaring a whole valid schema.
+    pub(crate) fn build(self) -> Result<Table> {
+        let name = self.table.name.clone();
+        self.lower().map_err(|message| Error::InvalidModel {
+            table: Some(name),
+            message,
+        })
+    }
+
+    fn lower(self) -> Result<Table, String> {
         let mut t = Lowering::new(self.table);
         for cb in self.columns {
             let mut c = cb.column;
@@ -252,7 +264,7 @@ impl SchemaBuilder {
         let mut seen = std::collections::HashSet::new();
         for tb in self.tables {
             let name = tb.table.name.clone();
-            let t = tb.build().map_err(|m| invalid(&name, m))?;
+            let t = tb.build()?;
             if !seen.insert(name_key(&t.name)) {
                 return Err(invalid(&name, format!("duplicate table `{name}`")));
             }
