@@ -114,6 +114,18 @@ impl ColumnBuilder {
         self.shorthands.on_update = a;
         self
     }
+    /// The reference is checked at COMMIT (`DEFERRABLE INITIALLY DEFERRED`).
+    pub fn deferrable(mut self) -> Self {
+        self.shorthands.deferrable = true;
+        self
+    }
+    /// A primary-key column in descending order (`id INTEGER PRIMARY KEY DESC`, which SQLite
+    /// does not treat as a rowid alias).
+    pub fn desc(mut self) -> Self {
+        self.shorthands.primary_key = true;
+        self.shorthands.desc = true;
+        self
+    }
     pub fn check(mut self, expr: &str) -> Self {
         self.shorthands.check = Some(expr.to_string());
         self
@@ -274,5 +286,45 @@ impl SchemaBuilder {
         s.triggers = self.triggers;
         validate(&s, &Reserved::default()).map_err(|(table, m)| invalid(&table, m))?;
         Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_and_model_file_say_the_same() {
+        let built = SchemaBuilder::new()
+            .table(
+                table("t").column(col("id", "integer").desc()).column(
+                    col("p", "integer")
+                        .unique()
+                        .references("t", Some("id"))
+                        .on_delete(FkAction::Cascade)
+                        .deferrable()
+                        .check("p > 0"),
+                ),
+            )
+            .build()
+            .unwrap();
+        let parsed = super::super::file::parse(
+            r#"[tables.t]
+columns = [
+  { name = "id", type = "integer", primary_key = true, desc = true },
+  { name = "p", type = "integer", unique = true, references = "t(id)", on_delete = "cascade", deferrable = true, check = "p > 0" },
+]"#,
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(built, parsed);
+        let e = SchemaBuilder::new()
+            .table(table("u").column(col("id", "intger")))
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidModel { table: Some(t), message } if t == "u" && message.contains("unknown type `intger`")),
+            "{e}"
+        );
     }
 }

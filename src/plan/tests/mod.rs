@@ -24,14 +24,25 @@ use crate::model::builder::{col, table, SchemaBuilder, TableBuilder};
 use crate::model::ddl::create_all;
 use crate::model::{FkAction, ForeignKey, Table};
 
-/// The planner's statements (the tests look at the SQL it writes).
+/// The planner's statements (the tests look at the SQL it writes). The plan's own record
+/// of rebuilt tables must agree with the SQL it wrote.
 fn plan(
     changes: &[Change],
     from: &Schema,
     to: &Schema,
     opts: &PlanOptions,
 ) -> Result<Vec<Statement>> {
-    super::plan(changes, from, to, opts).map(|p| p.statements)
+    let p = super::plan(changes, from, to, opts)?;
+    for (i, c) in changes.iter().enumerate() {
+        if let Change::AlterTable { to, .. } = c {
+            let rebuilt_in_sql = p
+                .statements
+                .iter()
+                .any(|s| s.source == i && s.sql.contains(crate::script::REBUILD_PREFIX));
+            assert_eq!(p.rebuilds(&to.name), rebuilt_in_sql, "{}", to.name);
+        }
+    }
+    Ok(p.statements)
 }
 
 // ---- model helpers -------------------------------------------------------------------

@@ -47,6 +47,9 @@ fn create_drop_rename_views_and_triggers() {
     assert_eq!(rows(&c, "SELECT * FROM v"), ["bob"]);
     assert!(schema_sql(&c, "old").is_none());
     assert!(schema_sql(&c, "fresh_y").is_some());
+    // Each statement knows the change it carries out: the new table and its index are one.
+    let sources: Vec<usize> = stmts.iter().map(|s| s.source).collect();
+    assert_eq!(sources, [0, 1, 2, 2, 3, 4]);
     snapshot("simple_changes", &render_script(&["up".into()], &stmts));
 }
 
