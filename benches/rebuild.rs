@@ -80,6 +80,19 @@ fn declared(conn: &Connection) -> dbm::model::Schema {
     s
 }
 
+/// The migration to `declared(conn)`, generated and verified by dbm.
+fn migration(conn: &Connection) -> dbm::Migration {
+    dbm::generate(
+        conn,
+        &Reserved::default(),
+        &declared(conn),
+        1,
+        &PlanOptions::default(),
+    )
+    .expect("generate")
+    .expect("a migration")
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.4}", d.as_secs_f64())
 }
@@ -97,15 +110,7 @@ fn child(args: &[String]) {
         }
         "dbm" | "dbm-backup" => {
             let t = Instant::now();
-            let m = dbm::generate(
-                &conn,
-                &Reserved::default(),
-                &declared(&conn),
-                1,
-                &PlanOptions::default(),
-            )
-            .expect("generate")
-            .expect("a migration");
+            let m = migration(&conn);
             gen_s = t.elapsed();
             assert!(
                 m.up_sql.contains("INSERT INTO"),
@@ -191,15 +196,7 @@ fn main() {
             dbm::version_control(&conn, &repo, 0).expect("version control");
             // The version the children apply: generated once here, byte-identical to what
             // each child's own (timed) generate produces.
-            let m = dbm::generate(
-                &conn,
-                &Reserved::default(),
-                &declared(&conn),
-                1,
-                &PlanOptions::default(),
-            )
-            .expect("generate")
-            .expect("a migration");
+            let m = migration(&conn);
             repo.write_version(&m.slug, &m.up_sql, &m.down_sql)
                 .expect("write version");
             if n == counts[0] {

@@ -46,10 +46,9 @@ mod sql;
 pub mod cli;
 
 pub use apply::{
-    adopt_if_empty, apply_version, check_applied, db_version, downgrade, downgrade_sql,
-    drop_version_control, history, pending, reserved, upgrade, upgrade_sql, version_control,
-    ApplyOptions, ApplyReport, BackupPolicy, HistoryRow, PendingStep, Step, StepOutcome,
-    HISTORY_TABLE,
+    adopt_if_empty, apply_version, db_version, downgrade, downgrade_sql, drop_version_control,
+    history, pending, reserved, upgrade, upgrade_sql, version_control, ApplyOptions, ApplyReport,
+    BackupPolicy, HistoryRow, PendingStep, Step, StepOutcome, HISTORY_TABLE,
 };
 pub use diff::Described;
 pub use error::{Error, ModelError, ModifiedScript, RepositoryError, Result, ScriptProblem};
@@ -63,7 +62,7 @@ pub use ops::roundtrip::{round_trip, TestEvent};
 pub use ops::status::{status, Drift, Status};
 pub use plan::PlanOptions;
 pub use precheck::Offence;
-pub use repository::{checksum, slugify, Repository, VersionFiles, DEFAULT_VERSION_TABLE};
+pub use repository::{Repository, VersionFiles};
 pub use risk::{Hazard, Risk};
 pub use script::Direction;
 

@@ -166,8 +166,8 @@ fn check(conn: &Connection, repo: &Repository, allow_modified: bool) -> Result<C
 
 /// The checks [`upgrade`] and [`downgrade`] make before running anything (under version
 /// control, not above the repository's latest version, applied scripts unchanged), for
-/// callers that only print SQL and must refuse in the same cases. Returns the version.
-pub fn check_applied(conn: &Connection, repo: &Repository, allow_modified: bool) -> Result<u64> {
+/// the offline SQL, which must refuse in the same cases. Returns the version.
+fn check_applied(conn: &Connection, repo: &Repository, allow_modified: bool) -> Result<u64> {
     check(conn, repo, allow_modified).map(|c| c.current)
 }
 
@@ -180,22 +180,40 @@ pub fn upgrade(
     opts: &ApplyOptions,
 ) -> Result<ApplyReport> {
     run(conn, repo, opts, |c| {
-        let target = target.unwrap_or(c.latest);
-        if target > c.latest {
-            return Err(Error::UpgradeTargetMissing {
-                target,
-                latest: c.latest,
-            });
-        }
-        if target < c.current {
-            return Err(Error::WrongDirection {
-                current: c.current,
-                target,
-                upgrade: true,
-            });
-        }
-        Ok(target)
+        upgrade_target(c.current, c.latest, target)
     })
+}
+
+/// The version an upgrade goes to (default: the latest), which may not be below `current`.
+fn upgrade_target(current: u64, latest: u64, requested: Option<u64>) -> Result<u64> {
+    let target = requested.unwrap_or(latest);
+    if target > latest {
+        return Err(Error::UpgradeTargetMissing { target, latest });
+    }
+    if target < current {
+        return Err(Error::WrongDirection {
+            current,
+            target,
+            upgrade: true,
+        });
+    }
+    Ok(target)
+}
+
+/// The version a downgrade goes to (default: one down), which must be below `current`.
+fn downgrade_target(current: u64, requested: Option<u64>) -> Result<u64> {
+    let target = match requested {
+        Some(t) => t,
+        None => current.checked_sub(1).ok_or(Error::AtBottom)?,
+    };
+    if target >= current {
+        return Err(Error::WrongDirection {
+            current,
+            target,
+            upgrade: false,
+        });
+    }
+    Ok(target)
 }
 
 /// Downgrades to `target` (default: one version down), running each version's down script
@@ -206,20 +224,7 @@ pub fn downgrade(
     target: Option<u64>,
     opts: &ApplyOptions,
 ) -> Result<ApplyReport> {
-    run(conn, repo, opts, |c| {
-        let target = match target {
-            Some(t) => t,
-            None => c.current.checked_sub(1).ok_or(Error::AtBottom)?,
-        };
-        if target >= c.current {
-            return Err(Error::WrongDirection {
-                current: c.current,
-                target,
-                upgrade: false,
-            });
-        }
-        Ok(target)
-    })
+    run(conn, repo, opts, |c| downgrade_target(c.current, target))
 }
 
 /// The SQL that [`upgrade`] would run, for `sqlite3 -bail DB < file`; `conn` is `None` for
@@ -230,22 +235,11 @@ pub fn upgrade_sql(
     target: Option<u64>,
     allow_modified: bool,
 ) -> Result<String> {
-    let latest = repo.latest()?;
-    let target = target.unwrap_or(latest);
-    if target > latest {
-        return Err(Error::UpgradeTargetMissing { target, latest });
-    }
     let from = match conn {
         Some(c) => check_applied(c, repo, allow_modified)?,
         None => 0,
     };
-    if target < from {
-        return Err(Error::WrongDirection {
-            current: from,
-            target,
-            upgrade: true,
-        });
-    }
+    let target = upgrade_target(from, repo.latest()?, target)?;
     offline::offline_sql(repo, from, target)
 }
 
@@ -257,18 +251,7 @@ pub fn downgrade_sql(
     allow_modified: bool,
 ) -> Result<String> {
     let from = check_applied(conn, repo, allow_modified)?;
-    let target = match target {
-        Some(t) => t,
-        None => from.checked_sub(1).ok_or(Error::AtBottom)?,
-    };
-    if target > from {
-        return Err(Error::WrongDirection {
-            current: from,
-            target,
-            upgrade: false,
-        });
-    }
-    offline::offline_sql(repo, from, target)
+    offline::offline_sql(repo, from, downgrade_target(from, target)?)
 }
 
 #[cfg(test)]

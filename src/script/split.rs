@@ -94,7 +94,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statements_lines_and_trigger_bodies() {
+    fn statement_splitting() {
         let sql = "CREATE TABLE a(x);;\nCREATE TEMP TRIGGER t AFTER INSERT ON a BEGIN\n SELECT CASE WHEN 1 THEN 2 END;\n SELECT 3;\nEND;\n-- c\nSELECT 'a;b'";
         let s = split(sql).unwrap();
         assert_eq!(s.len(), 3);
