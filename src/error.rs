@@ -104,6 +104,9 @@ pub enum Error {
     /// `migrate` needs the database at the repository's latest version.
     #[error("the database is at version {current} but the repository has version {latest}; run `dbm upgrade` first")]
     Behind { current: u64, latest: u64 },
+    /// The repository gained versions while a migration was being written.
+    #[error("the repository changed while the migration was generated (its latest version is now {latest}, not {expected}); nothing was written: run `dbm migrate` again")]
+    RepositoryChanged { expected: u64, latest: u64 },
     /// A target in the wrong direction for the command.
     #[error("{}", wrong_direction(*current, *target, *upgrade))]
     WrongDirection {

@@ -78,8 +78,8 @@ impl Draft {
             // Under the write lock: the folder must still end where the draft started.
             let latest = repo.latest()?;
             if latest != self.current {
-                return Err(Error::Behind {
-                    current: self.current,
+                return Err(Error::RepositoryChanged {
+                    expected: self.current,
                     latest,
                 });
             }
@@ -151,4 +151,96 @@ pub fn migrate(
     opts: &MigrateOptions,
 ) -> Result<Option<Migrated>> {
     draft(conn, repo, model, &opts.plan)?.apply(conn, repo, opts.message.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::control::{db_version, version_control};
+    use crate::model::builder::{col, table, SchemaBuilder};
+
+    fn setup() -> (tempfile::TempDir, Repository, Connection, Schema) {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, _) = Repository::create(&dir.path().join("repo"), "app").unwrap();
+        let conn = Connection::open(dir.path().join("app.db")).unwrap();
+        version_control(&conn, &repo, 0).unwrap();
+        let model = SchemaBuilder::new()
+            .table(table("user").column(col("id", "integer").primary_key()))
+            .build()
+            .unwrap();
+        (dir, repo, conn, model)
+    }
+
+    #[test]
+    fn a_draft_is_written_and_applied_as_one_step() {
+        let (_dir, repo, mut conn, model) = setup();
+        let draft = draft(&conn, &repo, &model, &PlanOptions::default()).unwrap();
+        assert_eq!(draft.current, 0);
+        assert!(draft.offences.is_empty() && draft.warnings().is_empty());
+        let done = draft
+            .apply(&mut conn, &repo, Some("users"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(done.files.version, 1);
+        assert!(done.files.up.ends_with("001_users.up.sql"));
+        assert_eq!(repo.versions().unwrap(), vec![done.files.clone()]);
+        assert_eq!(db_version(&conn, &repo).unwrap(), Some(1));
+        // Nothing more to do.
+        let again = draft_or_none(&conn, &repo, &model);
+        assert!(again.is_none());
+    }
+
+    fn draft_or_none(conn: &Connection, repo: &Repository, model: &Schema) -> Option<Migration> {
+        draft(conn, repo, model, &PlanOptions::default())
+            .unwrap()
+            .migration
+    }
+
+    #[test]
+    fn a_repository_that_changed_meanwhile_is_refused_and_nothing_is_written() {
+        let (_dir, repo, mut conn, model) = setup();
+        let draft = draft(&conn, &repo, &model, &PlanOptions::default()).unwrap();
+        // Someone adds a version (a `dbm script`, a `git pull`) before the draft is applied.
+        let other = repo
+            .write_version("other", "SELECT 1;", "SELECT 1;")
+            .unwrap();
+        let e = draft.apply(&mut conn, &repo, None).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::RepositoryChanged {
+                    expected: 0,
+                    latest: 1
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(repo.versions().unwrap(), vec![other]);
+        assert_eq!(db_version(&conn, &repo).unwrap(), Some(0));
+    }
+
+    #[test]
+    fn rows_that_do_not_fit_are_refused_with_their_count() {
+        let (_dir, repo, mut conn, model) = setup();
+        migrate(&mut conn, &repo, &model, &MigrateOptions::default()).unwrap();
+        conn.execute_batch("INSERT INTO user VALUES (1), (2);")
+            .unwrap();
+        let strict = SchemaBuilder::new()
+            .table(
+                table("user")
+                    .column(col("id", "integer").primary_key())
+                    .column(col("name", "text").not_null()),
+            )
+            .build()
+            .unwrap();
+        let e = migrate(&mut conn, &repo, &strict, &MigrateOptions::default()).unwrap_err();
+        match &e {
+            Error::DataDoesNotFit { offences, .. } => {
+                assert_eq!(offences.len(), 1);
+                assert_eq!((offences[0].table.as_str(), offences[0].rows), ("user", 2));
+            }
+            other => panic!("unexpected error {other}"),
+        }
+        assert_eq!(repo.latest().unwrap(), 1);
+    }
 }
