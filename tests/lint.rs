@@ -4,6 +4,7 @@
 
 mod common;
 use common::*;
+use std::path::Path;
 
 const V1: &str = "CREATE TABLE user (id INTEGER NOT NULL PRIMARY KEY, nickname VARCHAR(64), email VARCHAR(120));";
 /// Drops `email`: destructive.
@@ -191,4 +192,64 @@ fn statements_added_by_hand_are_found() {
         generated.lines().count() + 2,
         "{out}"
     );
+}
+
+/// Every script dbm generated in the corpus (the scenarios' snapshots, up and down, and the
+/// shipped tutorial repository) is linted by its header alone: each statement finding is one
+/// the header already lists, so lint reports exactly the header's marked changes, at their
+/// header lines.
+#[test]
+fn generated_scripts_are_linted_by_their_header_alone() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/scenarios/snapshots");
+    let read = |dir: &Path, ext: &str| -> Vec<(String, String)> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .map(|p| {
+                let text = std::fs::read_to_string(&p).unwrap();
+                // insta's front matter: `---` ... `---`, then the script.
+                let body = match text.strip_prefix("---\n") {
+                    Some(rest) => rest.split_once("---\n").map_or(rest, |(_, b)| b),
+                    None => &text,
+                };
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    body.to_string(),
+                )
+            })
+            .collect()
+    };
+    let mut scripts = read(&dir, "snap");
+    scripts.extend(read(&root.join("db_repository/versions"), "sql"));
+    scripts.sort();
+    assert!(
+        scripts.len() > 100,
+        "snapshots not found in {}",
+        dir.display()
+    );
+    let p = Project::new();
+    let (repo, _) = dbm::Repository::create(&p.path("db_repository"), "lint").unwrap();
+    for (name, body) in &scripts {
+        repo.write_version(name, body, "").unwrap();
+    }
+    let findings = dbm::lint(&repo, &[]).unwrap();
+    for (i, (name, body)) in scripts.iter().enumerate() {
+        let version = i as u64 + 1;
+        let header_lines = body.lines().take_while(|l| l.starts_with("--")).count();
+        let tags = body
+            .lines()
+            .take(header_lines)
+            .filter(|l| l.contains("  [DESTRUCTIVE: ") || l.contains("  [may fail: "))
+            .count();
+        let mine: Vec<_> = findings.iter().filter(|f| f.version == version).collect();
+        assert_eq!(mine.len(), tags, "{name}: {mine:#?}");
+        for f in mine {
+            assert!(
+                f.finding.line <= header_lines,
+                "{name}: {f:?} is not a header line"
+            );
+        }
+    }
 }
