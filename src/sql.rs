@@ -41,6 +41,13 @@ pub(crate) struct Tok<'a> {
     pub end: usize,
 }
 
+impl Tok<'_> {
+    /// Whether the token is `word` (keywords compare ASCII-case-insensitively).
+    pub(crate) fn is(&self, word: &str) -> bool {
+        self.text.eq_ignore_ascii_case(word)
+    }
+}
+
 /// Tokenizes SQL text (comments and white space dropped). `None` if it does not lex.
 pub(crate) fn tokens(sql: &str) -> Option<Vec<Tok<'_>>> {
     let mut s = Scanner::new(Tokenizer::new());

@@ -3,7 +3,7 @@
 use super::args::{parse_version, ApplyArgs};
 use super::Ctx;
 use crate::{ApplyReport, Error, Repository, Risk};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use rusqlite::Connection;
 use std::process::ExitCode;
 
@@ -204,8 +204,9 @@ pub(super) fn version_control(ctx: &Ctx, version: Option<&str>) -> Result<ExitCo
     let v = version.map(parse_version).transpose()?.unwrap_or(0);
     let repo = ctx.repo()?;
     let latest = repo.latest()?;
+    // A version the repository lacks is refused before a file is made for it.
     if v > latest {
-        bail!("version {v} does not exist: the repository's latest version is {latest}");
+        return Err(anyhow!(Error::NoSuchVersion { version: v, latest }));
     }
     let (conn, _) = ctx.create_db()?;
     if crate::version_control(&conn, &repo, v)? {

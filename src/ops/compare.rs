@@ -19,7 +19,7 @@ pub struct Comparison {
     pub target: Schema,
     /// "This may be a rename" hints.
     pub hints: Vec<String>,
-    changes: Vec<Change>,
+    pub(crate) changes: Vec<Change>,
 }
 
 impl Comparison {

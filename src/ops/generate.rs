@@ -5,12 +5,12 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use super::check_reserved;
-use crate::diff::{self, rename_hints, slug_for, Change, Described, Renames};
+use super::compare::{compare, Comparison};
+use crate::diff::{self, slug_for, Change, Described, Renames};
 use crate::error::{Error, Result};
 use crate::inspect::inspect;
 use crate::model::{Reserved, Schema};
-use crate::normalize::{canonical, replay, schema_only_copy};
+use crate::normalize::{replay, schema_only_copy};
 use crate::plan::{self, PlanOptions};
 use crate::risk::Risk;
 use crate::script::Direction;
@@ -48,15 +48,16 @@ pub fn generate(
     version: u64,
     opts: &PlanOptions,
 ) -> Result<Option<Migration>> {
-    check_reserved(declared, reserved)?;
-    let live = inspect(conn, reserved)?;
-    let target = canonical(declared, reserved)?;
-    let renames = Renames::from_hints(declared);
-    let changes = diff::diff(&live, &target, &renames);
+    let Comparison {
+        live,
+        target,
+        hints,
+        changes,
+    } = compare(conn, reserved, declared)?;
     if changes.is_empty() {
         return Ok(None);
     }
-    let down_changes = diff::diff(&target, &live, &renames.inverted());
+    let down_changes = diff::diff(&target, &live, &Renames::from_hints(declared).inverted());
     let up_plan = plan::plan(&changes, &live, &target, opts)?;
     let down_plan = plan::plan(&down_changes, &target, &live, opts)?;
     let down_notes: Vec<String> = changes
@@ -80,7 +81,7 @@ pub fn generate(
     Ok(Some(Migration {
         version,
         slug: slug_for(&changes),
-        hints: rename_hints(&changes),
+        hints,
         changes,
         up_sql,
         down_sql,

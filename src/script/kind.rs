@@ -57,10 +57,6 @@ pub(crate) enum StatementKind {
     Other,
 }
 
-fn kw(t: &Tok<'_>, word: &str) -> bool {
-    t.text.eq_ignore_ascii_case(word)
-}
-
 /// A possibly schema-qualified name starting at `toks[i]`: the name and the index after it.
 fn name_at(toks: &[Tok<'_>], i: usize) -> Option<(String, usize)> {
     let first = toks.get(i)?;
@@ -72,12 +68,12 @@ fn name_at(toks: &[Tok<'_>], i: usize) -> Option<(String, usize)> {
 
 /// Skips `IF EXISTS` / `IF NOT EXISTS` at `i`.
 fn skip_if(toks: &[Tok<'_>], mut i: usize) -> usize {
-    if toks.get(i).is_some_and(|t| kw(t, "IF")) {
+    if toks.get(i).is_some_and(|t| t.is("IF")) {
         i += 1;
-        if toks.get(i).is_some_and(|t| kw(t, "NOT")) {
+        if toks.get(i).is_some_and(|t| t.is("NOT")) {
             i += 1;
         }
-        if toks.get(i).is_some_and(|t| kw(t, "EXISTS")) {
+        if toks.get(i).is_some_and(|t| t.is("EXISTS")) {
             i += 1;
         }
     }
@@ -111,14 +107,14 @@ pub(crate) fn classify(stmt: &Stmt<'_>) -> StatementKind {
                     let Some((table, after)) = name_at(t, skip_if(t, i + 1)) else {
                         return StatementKind::Other;
                     };
-                    let with_rows = t.get(after).is_some_and(|x| kw(x, "AS"));
+                    let with_rows = t.get(after).is_some_and(|x| x.is("AS"));
                     StatementKind::CreateTable { table, with_rows }
                 }
                 "INDEX" => {
                     let Some((index, after)) = name_at(t, skip_if(t, i + 1)) else {
                         return StatementKind::Other;
                     };
-                    if !t.get(after).is_some_and(|x| kw(x, "ON")) {
+                    if !t.get(after).is_some_and(|x| x.is("ON")) {
                         return StatementKind::Other;
                     }
                     StatementKind::CreateIndex {
@@ -135,7 +131,7 @@ pub(crate) fn classify(stmt: &Stmt<'_>) -> StatementKind {
         },
         "ALTER" if word(1) == "TABLE" => alter(stmt),
         "INSERT" | "REPLACE" => {
-            let Some(into) = t.iter().position(|x| kw(x, "INTO")) else {
+            let Some(into) = t.iter().position(|x| x.is("INTO")) else {
                 return StatementKind::Other;
             };
             StatementKind::Insert {

@@ -17,10 +17,6 @@ pub(crate) struct Stmt<'a> {
     pub terminated: bool,
 }
 
-fn kw(t: &Tok<'_>, word: &str) -> bool {
-    t.text.eq_ignore_ascii_case(word)
-}
-
 /// Splits a script into statements on top-level `;`, keeping `CREATE TRIGGER .. BEGIN .. END;`
 /// whole (CASE..END nesting inside the body is counted). Empty statements (`;;`) are
 /// skipped. `None` if the text does not lex.
@@ -57,20 +53,20 @@ pub(crate) fn split(sql: &str) -> Option<Vec<Stmt<'_>>> {
             continue;
         };
         let pos = i - s;
-        if kw(&toks[s], "CREATE")
-            && ((pos == 1 && kw(t, "TRIGGER"))
+        if toks[s].is("CREATE")
+            && ((pos == 1 && t.is("TRIGGER"))
                 || (pos == 2
-                    && kw(t, "TRIGGER")
-                    && (kw(&toks[s + 1], "TEMP") || kw(&toks[s + 1], "TEMPORARY"))))
+                    && t.is("TRIGGER")
+                    && (toks[s + 1].is("TEMP") || toks[s + 1].is("TEMPORARY"))))
         {
             trigger = true;
         }
         if trigger && !body_done {
             if !in_body {
-                in_body = kw(t, "BEGIN");
-            } else if kw(t, "CASE") {
+                in_body = t.is("BEGIN");
+            } else if t.is("CASE") {
                 depth += 1;
-            } else if kw(t, "END") {
+            } else if t.is("END") {
                 if depth == 0 {
                     body_done = true;
                 } else {
