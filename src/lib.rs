@@ -27,7 +27,10 @@
 //! The pipeline behind it (one module per stage, see ARCHITECTURE.md): model → normalise →
 //! inspect → diff → plan → repository → apply.
 
+extern crate self as dbm;
+
 mod apply;
+mod declare;
 mod diff;
 mod error;
 mod exec;
@@ -50,6 +53,9 @@ pub use apply::{
     history, pending, reserved, upgrade, upgrade_sql, version_control, ApplyOptions, ApplyReport,
     BackupPolicy, HistoryRow, PendingStep, Step, StepOutcome, HISTORY_TABLE,
 };
+#[cfg(feature = "derive")]
+pub use dbm_derive::{embed_migrations, Table};
+pub use declare::Table;
 pub use diff::Described;
 pub use error::{Error, ModelError, ModifiedScript, RepositoryError, Result, ScriptProblem};
 pub use model::builder::{col, table, ColumnBuilder, SchemaBuilder, TableBuilder};

@@ -1,0 +1,24 @@
+//! Procedural macros of [dbm](https://docs.rs/dbm): `#[derive(dbm::Table)]` and
+//! `dbm::embed_migrations!`. Use them through the `dbm` crate (feature `derive`), which
+//! re-exports both and documents them.
+
+mod embed;
+mod table;
+
+use proc_macro::TokenStream;
+
+/// See `dbm::Table`.
+#[proc_macro_derive(Table, attributes(dbm))]
+pub fn derive_table(input: TokenStream) -> TokenStream {
+    table::derive(syn::parse_macro_input!(input as syn::DeriveInput))
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// See `dbm::embed_migrations!`.
+#[proc_macro]
+pub fn embed_migrations(input: TokenStream) -> TokenStream {
+    embed::expand(syn::parse_macro_input!(input as syn::LitStr))
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
