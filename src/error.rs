@@ -145,7 +145,7 @@ pub enum Error {
     },
     /// The borrowed connection is inside a transaction: each version needs its own, and
     /// foreign keys cannot be switched off inside one.
-    #[error("the connection has an open transaction; dbm needs to run each version in its own transaction")]
+    #[error("the connection is inside a transaction; commit or roll back first: dbm runs each version in a transaction of its own with foreign keys switched off outside it (inside one, `PRAGMA foreign_keys = OFF` does nothing, and rebuilding a parent table would delete its ON DELETE CASCADE children)")]
     OpenTransaction,
     /// `PRAGMA foreign_keys = OFF` did not take.
     #[error("could not switch foreign keys off on this connection")]
@@ -238,6 +238,9 @@ pub enum RepositoryError {
         line: usize,
         message: String,
     },
+    /// Scripts embedded in the binary cannot be written.
+    #[error("the repository {} is embedded in this binary; write its scripts in the folder and rebuild", root.display())]
+    Embedded { root: PathBuf },
     /// The scripts in `versions/` break the naming rules.
     #[error("invalid repository {}:\n  {}", root.display(), problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
     Invalid {

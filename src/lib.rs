@@ -32,6 +32,7 @@ extern crate self as dbm;
 mod apply;
 mod declare;
 mod diff;
+mod embedded;
 mod error;
 mod exec;
 mod inspect;
@@ -57,6 +58,7 @@ pub use apply::{
 pub use dbm_derive::{embed_migrations, Table};
 pub use declare::Table;
 pub use diff::Described;
+pub use embedded::EmbeddedMigrations;
 pub use error::{Error, ModelError, ModifiedScript, RepositoryError, Result, ScriptProblem};
 pub use model::builder::{col, table, ColumnBuilder, SchemaBuilder, TableBuilder};
 pub use model::{Reserved, Schema};
@@ -71,6 +73,27 @@ pub use precheck::Offence;
 pub use repository::{Repository, VersionFiles};
 pub use risk::{Hazard, Risk};
 pub use script::Direction;
+
+/// Prints `schema` as model TOML on stdout ([`Schema::to_toml`]): all that the program behind
+/// `dbm --model-command` (or `model_command` in dbm.toml) has to do.
+///
+/// ```no_run
+/// # #[derive(dbm::Table)] struct User { #[dbm(primary_key)] id: i64 }
+/// // src/bin/schema.rs; then `dbm --model-command "cargo run -q --bin schema" migrate`
+/// fn main() -> dbm::Result<()> {
+///     dbm::print_model(&dbm::schema![User]?)
+/// }
+/// ```
+pub fn print_model(schema: &Schema) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(schema.to_toml().as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::File {
+            path: "<stdout>".into(),
+            message: e.to_string(),
+        })
+}
 
 /// Reads the user's schema from a live database, leaving out the `reserved` tables (see
 /// [`reserved`] for a repository's).

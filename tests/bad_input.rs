@@ -457,3 +457,27 @@ fn migrate_waits_only_lock_timeout_for_the_write_lock() {
     holder.execute_batch("ROLLBACK").unwrap();
     assert!(p.bytes("app.db") == before);
 }
+
+#[test]
+fn a_model_command_that_fails_or_prints_no_model() {
+    let p = project();
+    p.write(
+        "bad.toml",
+        "[tables.user]\ncolumns = [\n  { name = \"id\", type = \"intgr\" },\n]\n",
+    );
+    let files = p.versions_dir();
+    #[rustfmt::skip]
+    let cases: &[Case] = &[
+        (&["--model-command", "sh -c 'echo boom from the model >&2; exit 3'", "migrate"], &["boom from the model", "failed", "exit status: 3", "nothing was written"]),
+        (&["--model-command", "true", "migrate"], &["printed nothing"]),
+        (&["--model-command", "echo '[[[ not toml'", "check"], &["<output of `echo [[[ not toml`>:1:"]),
+        (&["--model-command", "cat bad.toml", "diff"], &["<output of `cat bad.toml`>:3:", "unknown type `intgr`"]),
+        (&["--model-command", "./no-such-program", "status"], &["cannot run the model command `./no-such-program`"]),
+        (&["--model-command", "'unbalanced", "migrate"], &["unbalanced quotes"]),
+        (&["--model-command", "cat m2.toml", "--model", "m2.toml", "migrate"], &["--model"]),
+    ];
+    refused_all(&p, cases);
+    p.write("dbm.toml", "model_command = []\n");
+    p.refused(&["migrate"], &["names no program"]);
+    assert_eq!(p.versions_dir(), files, "no script was written");
+}

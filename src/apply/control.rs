@@ -117,6 +117,15 @@ pub fn db_version(conn: &Connection, repo: &Repository) -> Result<Option<u64>> {
     }
 }
 
+/// Refuses a borrowed connection inside the caller's transaction, before anything is touched.
+pub(crate) fn outside_transaction(conn: &Connection) -> Result<()> {
+    if conn.is_autocommit() {
+        Ok(())
+    } else {
+        Err(Error::OpenTransaction)
+    }
+}
+
 /// The database's version, which must be under version control.
 pub(crate) fn current_version(conn: &Connection, repo: &Repository) -> Result<u64> {
     db_version(conn, repo)?.ok_or_else(|| not_controlled(repo))
@@ -125,6 +134,7 @@ pub(crate) fn current_version(conn: &Connection, repo: &Repository) -> Result<u6
 /// Puts the database under version control at `version` (creating the control and history
 /// tables). Returns false, changing nothing, if it already was.
 pub fn version_control(conn: &Connection, repo: &Repository, version: u64) -> Result<bool> {
+    outside_transaction(conn)?;
     let latest = repo.latest()?;
     if version > latest {
         return Err(Error::NoSuchVersion { version, latest });
@@ -155,6 +165,7 @@ pub fn version_control(conn: &Connection, repo: &Repository, version: u64) -> Re
 /// under it at version 0 (a fresh file, or one that a racing `upgrade --create` has just
 /// made). Returns whether this call did it.
 pub fn adopt_if_empty(conn: &Connection, repo: &Repository) -> Result<bool> {
+    outside_transaction(conn)?;
     if db_version(conn, repo)?.is_some() {
         return Ok(false);
     }
@@ -173,6 +184,7 @@ pub fn adopt_if_empty(conn: &Connection, repo: &Repository) -> Result<bool> {
 /// Removes the repository's control row and history rows; drops the control table when no
 /// other repository uses it.
 pub fn drop_version_control(conn: &Connection, repo: &Repository) -> Result<()> {
+    outside_transaction(conn)?;
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
         .map_err(|e| map_busy(e, Duration::ZERO))?;
     if db_version(&tx, repo)?.is_none() {
@@ -272,11 +284,7 @@ pub(crate) fn modified(
     let mut out = vec![];
     for v in versions.iter().filter(|v| v.version <= current) {
         if let Some(recorded) = applied_checksum(conn, repo, v.version)? {
-            let bytes = std::fs::read(&v.up).map_err(|e| Error::File {
-                path: v.up.clone(),
-                message: e.to_string(),
-            })?;
-            let now = checksum(&bytes);
+            let now = checksum(repo.read_script(v, Direction::Up)?.as_bytes());
             if now != recorded {
                 out.push(ModifiedScript {
                     file: v.up.clone(),

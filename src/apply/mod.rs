@@ -266,18 +266,18 @@ fn run(
     target_of: impl FnOnce(&Checked) -> Result<u64>,
 ) -> Result<ApplyReport> {
     let conn: &Connection = conn;
-    let _busy = step::ConnGuard::new(conn, opts.busy_timeout, false)?;
+    // Foreign keys off (and no open transaction) before anything is read or copied.
+    let _busy = step::ConnGuard::new(conn, opts.busy_timeout, true)?;
     let checked = check(conn, repo, opts.allow_modified)?;
     let target = target_of(&checked)?;
     let steps = pending(checked.current, target, &checked.versions)?;
     let mut scripts: HashMap<(u64, u64), (PathBuf, String)> = HashMap::new();
     for s in &steps {
-        let path = s.files.script(s.direction);
-        let sql = std::fs::read_to_string(path).map_err(|e| Error::File {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        scripts.insert((s.from, s.to), (path.to_path_buf(), sql));
+        let sql = repo.read_script(s.files, s.direction)?;
+        scripts.insert(
+            (s.from, s.to),
+            (s.files.script(s.direction).to_path_buf(), sql),
+        );
     }
     let mut report = ApplyReport::default();
     if steps.is_empty() {

@@ -42,10 +42,7 @@ pub(crate) fn offline_sql(repo: &Repository, from: u64, to: u64) -> Result<Strin
     for step in pending(from, to, &versions)? {
         let (a, b) = (step.from, step.to);
         let path = step.files.script(step.direction);
-        let sql = std::fs::read_to_string(path).map_err(|e| Error::File {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let sql = repo.read_script(step.files, step.direction)?;
         let sum = checksum(sql.as_bytes());
         let name = path
             .file_name()

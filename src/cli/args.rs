@@ -19,6 +19,10 @@ pub(super) struct Cli {
     /// The declared schema model, TOML (default models.toml).
     #[arg(long, global = true, value_name = "FILE")]
     pub(super) model: Option<PathBuf>,
+    /// A program that prints the model as TOML, e.g. "cargo run -q --bin schema" (split as a
+    /// shell would, run without one, in the current folder).
+    #[arg(long, global = true, value_name = "COMMAND", conflicts_with = "model")]
+    pub(super) model_command: Option<String>,
     /// The config file (default ./dbm.toml).
     #[arg(long, global = true, value_name = "FILE")]
     pub(super) config: Option<PathBuf>,

@@ -20,6 +20,8 @@ pub struct ConfigFile {
     pub database: Option<String>,
     pub repository: Option<PathBuf>,
     pub model: Option<PathBuf>,
+    /// A program that prints the model as TOML (`["cargo", "run", "-q", "--bin", "schema"]`).
+    pub model_command: Option<Vec<String>>,
     /// Oldest SQLite the scripts must run on, e.g. "3.35" (default) or "3.53".
     pub min_sqlite: Option<String>,
     /// Backups before destructive steps: "auto" (default), "always" or "never".
@@ -34,7 +36,27 @@ pub struct Overrides {
     pub database: Option<String>,
     pub repository: Option<PathBuf>,
     pub model: Option<PathBuf>,
+    /// `--model-command`, one string split into words as a POSIX shell would.
+    pub model_command: Option<String>,
     pub config: Option<PathBuf>,
+}
+
+/// Where the model comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSource {
+    /// A TOML file.
+    File(PathBuf),
+    /// A program (run directly, not through a shell) that prints the model as TOML.
+    Command(Vec<String>),
+}
+
+impl std::fmt::Display for ModelSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelSource::File(p) => write!(f, "{}", p.display()),
+            ModelSource::Command(argv) => write!(f, "`{}`", argv.join(" ")),
+        }
+    }
 }
 
 /// Resolved settings.
@@ -42,7 +64,7 @@ pub struct Overrides {
 pub struct Settings {
     pub database: PathBuf,
     pub repository: PathBuf,
-    pub model: PathBuf,
+    pub model: ModelSource,
     /// Oldest SQLite the scripts must run on.
     pub min_sqlite: (u32, u32, u32),
     pub backup: BackupPolicy,
@@ -125,10 +147,20 @@ impl Settings {
             (None, Some(p)) => rel(p.clone()),
             _ => PathBuf::from(DEFAULT_REPOSITORY),
         };
-        let model = match (&o.model, &file.model) {
-            (Some(p), _) => p.clone(),
-            (None, Some(p)) => rel(p.clone()),
-            _ => PathBuf::from(DEFAULT_MODEL),
+        let model = match (&o.model, &o.model_command) {
+            (Some(p), _) => ModelSource::File(p.clone()),
+            (None, Some(c)) => ModelSource::Command(split_command(c, "--model-command")?),
+            (None, None) => match (&file.model, &file.model_command) {
+                (Some(_), Some(_)) => {
+                    bail!("dbm.toml sets both `model` and `model_command`; keep one")
+                }
+                (Some(p), None) => ModelSource::File(rel(p.clone())),
+                (None, Some(argv)) if argv.is_empty() || argv[0].is_empty() => {
+                    bail!("`model_command` in dbm.toml names no program")
+                }
+                (None, Some(argv)) => ModelSource::Command(argv.clone()),
+                (None, None) => ModelSource::File(PathBuf::from(DEFAULT_MODEL)),
+            },
         };
         let min_sqlite = match &file.min_sqlite {
             Some(v) => parse_sqlite_version(v)?,
@@ -142,6 +174,15 @@ impl Settings {
             backup: file.backup.unwrap_or_default(),
             lock_timeout: file.lock_timeout.unwrap_or(30),
         })
+    }
+}
+
+/// `"cargo run -q --bin schema"` → its words, quotes respected, as a POSIX shell splits them.
+fn split_command(s: &str, flag: &str) -> Result<Vec<String>> {
+    match shlex::split(s) {
+        Some(words) if !words.is_empty() => Ok(words),
+        Some(_) => bail!("{flag} names no program"),
+        None => bail!("{flag} `{s}`: unbalanced quotes or a trailing backslash"),
     }
 }
 
@@ -173,6 +214,38 @@ mod tests {
     }
 
     #[test]
+    fn model_command_words() {
+        let o = Overrides {
+            model_command: Some(r#"cargo run -q --bin "my schema" --features 'a b'"#.into()),
+            ..Overrides::default()
+        };
+        let s = Settings::resolve(&o, None).unwrap();
+        assert_eq!(
+            s.model,
+            ModelSource::Command(
+                [
+                    "cargo",
+                    "run",
+                    "-q",
+                    "--bin",
+                    "my schema",
+                    "--features",
+                    "a b"
+                ]
+                .map(String::from)
+                .to_vec()
+            )
+        );
+        for bad in ["'open", "", "  "] {
+            let o = Overrides {
+                model_command: Some(bad.into()),
+                ..Overrides::default()
+            };
+            assert!(Settings::resolve(&o, None).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn precedence_flag_env_default() {
         let o = Overrides {
             database: Some("flag.db".into()),
@@ -201,6 +274,16 @@ mod tests {
         assert_eq!(s.database, dir.path().join("data/app.db"));
         assert_eq!(s.repository, dir.path().join("repo"));
         assert_eq!(s.min_sqlite, (3, 53, 0));
+        assert_eq!(s.model, ModelSource::File(dir.path().join(DEFAULT_MODEL)));
+        std::fs::write(&cfg, "model_command = [\"cargo\", \"run\"]\n").unwrap();
+        let s = Settings::resolve(&o, None).unwrap();
+        assert_eq!(
+            s.model,
+            ModelSource::Command(vec!["cargo".into(), "run".into()])
+        );
+        std::fs::write(&cfg, "model = \"m.toml\"\nmodel_command = [\"x\"]\n").unwrap();
+        let e = Settings::resolve(&o, None).unwrap_err().to_string();
+        assert!(e.contains("both"), "{e}");
         std::fs::write(&cfg, "database = \"a.db\"\nbogus = 1\n").unwrap();
         let e = Settings::resolve(&o, None).unwrap_err().to_string();
         assert!(e.contains("dbm.toml") && e.contains("line 2"), "{e}");

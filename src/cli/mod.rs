@@ -12,7 +12,7 @@ use crate::{ApplyOptions, BackupPolicy, Error, PlanOptions, Repository};
 use anyhow::{anyhow, bail, Context, Result};
 use args::{ApplyArgs, Cli, Command};
 use clap::Parser;
-use config::{Overrides, Settings};
+use config::{ModelSource, Overrides, Settings};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use std::process::ExitCode;
@@ -45,6 +45,7 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
         database: cli.database.clone(),
         repository: cli.repository.clone(),
         model: cli.model.clone(),
+        model_command: cli.model_command.clone(),
         config: cli.config.clone(),
     };
     let mut settings = Settings::resolve(&overrides, std::env::var("DATABASE_URL").ok())?;
@@ -78,6 +79,33 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
         Command::Test => read::test(&ctx),
         Command::Lint { versions, json } => read::lint(&ctx, &versions, json),
     }
+}
+
+/// Runs the model program and reads the TOML it prints. Its stderr passes through to ours,
+/// so a `cargo run` shows its progress and its errors where the user looks.
+fn model_from_command(argv: &[String]) -> Result<Schema> {
+    let shown = argv.join(" ");
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| anyhow!("the model command names no program"))?;
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run the model command `{shown}`"))?;
+    if !out.status.success() {
+        bail!(
+            "the model command `{shown}` failed ({}); nothing was written",
+            out.status
+        );
+    }
+    let text = String::from_utf8(out.stdout)
+        .map_err(|_| anyhow!("the model command `{shown}` printed something that is not UTF-8"))?;
+    if text.trim().is_empty() {
+        bail!("the model command `{shown}` printed nothing; it should print the model as TOML (dbm::print_model)");
+    }
+    Ok(model_file::parse(&text, &format!("<output of `{shown}`>"))?)
 }
 
 /// The resolved settings and what commands share: opening things, options, messages.
@@ -157,18 +185,31 @@ impl Ctx {
         Ok((conn, true))
     }
 
+    /// Whether a model was given: in Rust, as a command, or as a file that exists.
+    fn model_declared(&self) -> bool {
+        self.model.is_some()
+            || match &self.settings.model {
+                ModelSource::File(p) => p.exists(),
+                ModelSource::Command(_) => true,
+            }
+    }
+
     fn model(&self) -> Result<Schema> {
         if let Some(m) = &self.model {
             return Ok(m.clone());
         }
-        let p = &self.settings.model;
-        if !p.exists() {
-            bail!(
-                "model file {} not found (set `model` in dbm.toml or pass --model)",
-                p.display()
-            );
+        match &self.settings.model {
+            ModelSource::File(p) => {
+                if !p.exists() {
+                    bail!(
+                        "model file {} not found (set `model` in dbm.toml or pass --model)",
+                        p.display()
+                    );
+                }
+                Ok(model_file::load(p)?)
+            }
+            ModelSource::Command(argv) => model_from_command(argv),
         }
-        Ok(model_file::load(p)?)
     }
 
     fn plan_options(&self) -> PlanOptions {

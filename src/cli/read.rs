@@ -73,7 +73,7 @@ pub(super) fn diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
         "{}",
         cmp.model_diff(
             &format!("database ({})", ctx.db_path().display()),
-            &format!("model ({})", ctx.settings.model.display())
+            &format!("model ({})", ctx.settings.model)
         )
     );
     if with_sql {
@@ -133,6 +133,16 @@ pub(super) fn status(ctx: &Ctx) -> Result<ExitCode> {
             for line in lines {
                 println!("  {line}");
             }
+        }
+    }
+    // The model, when there is one (a missing default models.toml is no error here).
+    if ctx.model_declared() {
+        let cmp = crate::compare(&conn, &reserved(ctx), &ctx.model()?)?;
+        match cmp.changes().len() {
+            0 => println!("model:      matches the database"),
+            n => println!(
+                "model:      {n} difference(s) from the database; `dbm diff` shows them, `dbm migrate` writes them"
+            ),
         }
     }
     Ok(ExitCode::SUCCESS)

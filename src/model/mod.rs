@@ -325,6 +325,12 @@ impl Schema {
         ddl::create_all(self)
     }
 
+    /// The schema as model TOML, the form `--model` and `--model-command` read: a program
+    /// that prints this is how the `dbm` command line reads a model declared in Rust.
+    pub fn to_toml(&self) -> String {
+        file::write(self)
+    }
+
     /// Drops rename hints (they describe history, not the schema).
     pub fn without_hints(&self) -> Schema {
         let mut s = self.clone();

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::repository::Repository;
 use crate::risk::Risk;
-use crate::script::{header, Classified};
+use crate::script::{header, Classified, Direction};
 
 /// One finding in a script.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -75,10 +75,7 @@ pub fn lint(repo: &Repository, versions: &[u64]) -> Result<Vec<LintFinding>> {
             .iter()
             .find(|v| v.version == version)
             .ok_or(Error::NoSuchVersion { version, latest })?;
-        let sql = std::fs::read_to_string(&v.up).map_err(|e| Error::File {
-            path: v.up.clone(),
-            message: e.to_string(),
-        })?;
+        let sql = repo.read_script(v, Direction::Up)?;
         out.extend(lint_script(&sql).into_iter().map(|finding| LintFinding {
             version,
             file: v.up.clone(),

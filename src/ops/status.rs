@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::inspect::inspect;
 use crate::normalize::{replay, scratch};
 use crate::repository::{Repository, VersionFiles};
+use crate::script::Direction;
 
 /// The database against its repository.
 #[derive(Debug, Clone)]
@@ -71,10 +72,7 @@ fn drift(
 ) -> Result<Drift> {
     let replayed = scratch()?;
     for v in versions.iter().filter(|v| v.version <= version) {
-        let sql = std::fs::read_to_string(&v.up).map_err(|e| Error::File {
-            path: v.up.clone(),
-            message: e.to_string(),
-        })?;
+        let sql = repo.read_script(v, Direction::Up)?;
         if let Err(e) = replay(&replayed, &sql, &v.up) {
             let error = match e {
                 Error::Script { message, .. } => message,

@@ -20,12 +20,22 @@ pub const DEFAULT_VERSION_TABLE: &str = "migrate_version";
 const CONFIG_FILE: &str = "migrate.cfg";
 const VERSIONS_DIR: &str = "versions";
 
-/// An opened migration repository.
+/// An opened migration repository: a folder, or the scripts carried in the binary by
+/// `embed_migrations!` (then `root` is the folder they were read from at build time).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repository {
     pub root: PathBuf,
     pub repository_id: String,
     pub version_table: String,
+    scripts: Scripts,
+}
+
+/// Where the scripts are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scripts {
+    Folder,
+    /// `(file name, text)` of every script, as `embed_migrations!` found them.
+    Embedded(&'static [(&'static str, &'static str)]),
 }
 
 /// The two scripts of one version.
@@ -112,7 +122,23 @@ impl Repository {
             .into());
         }
         let text = fs::read_to_string(&cfg).map_err(|e| io_err(&cfg, e))?;
-        let settings = parse_config(&cfg, &text)?;
+        Self::from_config(root, &text, Scripts::Folder)
+    }
+
+    /// A repository whose scripts were embedded in the binary: `root` is the folder they
+    /// came from (for messages), `config` the text of its `migrate.cfg`, `scripts` every
+    /// `(file name, text)` of `versions/`. Checked like a folder, when versions are listed.
+    pub(crate) fn embedded(
+        root: &Path,
+        config: &str,
+        scripts: &'static [(&'static str, &'static str)],
+    ) -> Result<Repository> {
+        Self::from_config(root, config, Scripts::Embedded(scripts))
+    }
+
+    fn from_config(root: &Path, text: &str, scripts: Scripts) -> Result<Repository> {
+        let cfg = root.join(CONFIG_FILE);
+        let settings = parse_config(&cfg, text)?;
         let repository_id = settings
             .get("repository_id")
             .filter(|v| !v.is_empty())
@@ -131,6 +157,7 @@ impl Repository {
             root: root.to_path_buf(),
             repository_id,
             version_table,
+            scripts,
         })
     }
 
@@ -143,26 +170,50 @@ impl Repository {
     /// script each, every `.sql` file named `NNN_slug.up.sql` / `NNN_slug.down.sql`.
     pub fn versions(&self) -> Result<Vec<VersionFiles>> {
         let dir = self.versions_dir();
-        if !dir.is_dir() {
-            return Err(RepositoryError::MissingVersions { dir }.into());
-        }
-        let mut names = vec![];
-        for entry in fs::read_dir(&dir).map_err(|e| io_err(&dir, e))? {
-            let entry = entry.map_err(|e| io_err(&dir, e))?;
-            if entry
-                .file_type()
-                .map_err(|e| io_err(&entry.path(), e))?
-                .is_dir()
-            {
-                continue;
-            }
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.to_ascii_lowercase().ends_with(".sql") {
-                names.push(name);
-            }
-        }
-        names.sort();
+        let names = match self.scripts {
+            Scripts::Folder => script_names(&dir)?,
+            Scripts::Embedded(scripts) => scripts.iter().map(|(n, _)| n.to_string()).collect(),
+        };
+        self.check_names(&dir, names)
+    }
 
+    /// The text of one script, from the folder or the binary.
+    pub fn read_script(&self, files: &VersionFiles, direction: Direction) -> Result<String> {
+        let path = files.script(direction);
+        match self.scripts {
+            Scripts::Folder => fs::read_to_string(path).map_err(|e| io_err(path, e)),
+            Scripts::Embedded(scripts) => {
+                let name = path.file_name().map(|n| n.to_string_lossy());
+                scripts
+                    .iter()
+                    .find(|(n, _)| Some(*n) == name.as_deref())
+                    .map(|(_, text)| text.to_string())
+                    .ok_or_else(|| Error::File {
+                        path: path.to_path_buf(),
+                        message: "not among the embedded scripts".into(),
+                    })
+            }
+        }
+    }
+
+    /// Whether the scripts were embedded in the binary (nothing can be written).
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.scripts, Scripts::Embedded(_))
+    }
+
+    fn writable(&self) -> Result<()> {
+        match self.scripts {
+            Scripts::Folder => Ok(()),
+            Scripts::Embedded(_) => Err(RepositoryError::Embedded {
+                root: self.root.clone(),
+            }
+            .into()),
+        }
+    }
+
+    fn check_names(&self, dir: &Path, mut names: Vec<String>) -> Result<Vec<VersionFiles>> {
+        names.sort();
+        let dir = dir.to_path_buf();
         let mut problems: Vec<ScriptProblem> = vec![];
         // version -> (ups, downs) as (slug, file name)
         let mut by_version: BTreeMap<u64, (Vec<Named>, Vec<Named>)> = BTreeMap::new();
@@ -276,6 +327,7 @@ impl Repository {
     /// Writes a version's two scripts exactly where `files` says (see [`Repository::planned`]);
     /// never overwrites, leaves neither behind on failure.
     pub fn write_planned(&self, files: &VersionFiles, up_sql: &str, down_sql: &str) -> Result<()> {
+        self.writable()?;
         write_new_file(&files.up, up_sql.as_bytes())?;
         if let Err(e) = write_new_file(&files.down, down_sql.as_bytes()) {
             let _ = fs::remove_file(&files.up);
@@ -286,6 +338,7 @@ impl Repository {
 
     /// Removes a version's two scripts (undoes [`Repository::write_version`]).
     pub fn remove_version(&self, files: &VersionFiles) -> Result<()> {
+        self.writable()?;
         for p in [&files.up, &files.down] {
             match fs::remove_file(p) {
                 Ok(()) => {}
@@ -301,6 +354,32 @@ impl Repository {
 type Named = (String, String);
 
 /// `NNN_slug.up.sql` → (NNN, slug, true).
+/// The `.sql` file names in `dir`.
+fn script_names(dir: &Path) -> Result<Vec<String>> {
+    if !dir.is_dir() {
+        return Err(RepositoryError::MissingVersions {
+            dir: dir.to_path_buf(),
+        }
+        .into());
+    }
+    let mut names = vec![];
+    for entry in fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
+        let entry = entry.map_err(|e| io_err(dir, e))?;
+        if entry
+            .file_type()
+            .map_err(|e| io_err(&entry.path(), e))?
+            .is_dir()
+        {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.to_ascii_lowercase().ends_with(".sql") {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
 fn parse_script_name(name: &str) -> Option<(u64, String, bool)> {
     let (stem, up) = if let Some(s) = name.strip_suffix(".up.sql") {
         (s, true)
