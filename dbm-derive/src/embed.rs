@@ -132,3 +132,67 @@ fn check(names: &[String]) -> Result<(), Vec<String>> {
         Err(problems)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+
+    /// (file names, a word each problem must contain); empty: accepted.
+    const CASES: &[(&[&str], &[&str])] = &[
+        (&[], &[]),
+        (
+            &[
+                "001_a.up.sql",
+                "001_a.down.sql",
+                "002_b.up.sql",
+                "002_b.down.sql",
+            ],
+            &[],
+        ),
+        (
+            &["001_a.up.sql"],
+            &["version 1: 001_a.up.sql has no down script"],
+        ),
+        (&["001_a.down.sql"], &["no up script"]),
+        (
+            &[
+                "001_a.up.sql",
+                "001_a.down.sql",
+                "003_c.up.sql",
+                "003_c.down.sql",
+            ],
+            &["version 2 is missing (the next is 3)"],
+        ),
+        (
+            &[
+                "001_a.up.sql",
+                "001_a.down.sql",
+                "001_b.up.sql",
+                "001_b.down.sql",
+            ],
+            &["version 1 has more than one script per direction"],
+        ),
+        (&["001_a.up.sql", "001_b.down.sql"], &["different names"]),
+        (&["1.sql"], &["1.sql: not named"]),
+        (
+            &["000_zero.up.sql", "000_zero.down.sql"],
+            &["not named", "not named"],
+        ),
+    ];
+
+    #[test]
+    fn the_repository_rules() {
+        for (names, expected) in CASES {
+            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            match check(&names) {
+                Ok(()) => assert!(expected.is_empty(), "{names:?} accepted"),
+                Err(problems) => {
+                    assert_eq!(problems.len(), expected.len(), "{names:?}: {problems:?}");
+                    for (p, e) in problems.iter().zip(*expected) {
+                        assert!(p.contains(e), "{names:?}: {p:?} lacks {e:?}");
+                    }
+                }
+            }
+        }
+    }
+}
