@@ -5,7 +5,7 @@
 //! the binary runs.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -47,7 +47,7 @@ pub(crate) fn expand(lit: syn::LitStr) -> syn::Result<TokenStream> {
     })
 }
 
-fn path_str(p: &PathBuf) -> String {
+fn path_str(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
@@ -69,6 +69,9 @@ fn script_names(dir: &Path) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
+/// (slug, file name) of one script.
+type Named<'a> = (&'a str, &'a str);
+
 /// `NNN_slug.up.sql` → (NNN, slug, true).
 fn parse_name(name: &str) -> Option<(u64, &str, bool)> {
     let (stem, up) = match (name.strip_suffix(".up.sql"), name.strip_suffix(".down.sql")) {
@@ -88,7 +91,8 @@ fn parse_name(name: &str) -> Option<(u64, &str, bool)> {
 /// the same slug, versions 1..=N.
 fn check(names: &[String]) -> Result<(), Vec<String>> {
     let mut problems = vec![];
-    let mut by_version: BTreeMap<u64, (Vec<(&str, &str)>, Vec<(&str, &str)>)> = BTreeMap::new();
+    // version -> (ups, downs), each as (slug, file name)
+    let mut by_version: BTreeMap<u64, (Vec<Named>, Vec<Named>)> = BTreeMap::new();
     for name in names {
         match parse_name(name) {
             Some((v, slug, up)) => {
