@@ -55,7 +55,7 @@ pub use apply::{
 };
 #[cfg(feature = "derive")]
 pub use dbm_derive::{embed_migrations, Table};
-pub use declare::Table;
+pub use declare::{SqlType, Table};
 pub use diff::Described;
 pub use error::{Error, ModelError, ModifiedScript, RepositoryError, Result, ScriptProblem};
 pub use model::builder::{col, table, ColumnBuilder, SchemaBuilder, TableBuilder};
@@ -71,6 +71,12 @@ pub use precheck::Offence;
 pub use repository::{Repository, VersionFiles};
 pub use risk::{Hazard, Risk};
 pub use script::Direction;
+
+/// What `#[derive(dbm::Table)]` expands to refers to; not an API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::declare::FieldType;
+}
 
 /// Reads the user's schema from a live database, leaving out the `reserved` tables (see
 /// [`reserved`] for a repository's).

@@ -2,6 +2,7 @@
 //! `dbm::embed_migrations!`. Use them through the `dbm` crate (feature `derive`), which
 //! re-exports both and documents them.
 
+mod attrs;
 mod embed;
 mod table;
 
