@@ -200,9 +200,9 @@ fn unknown(meta: &ParseNestedMeta, name: &str, known: &[&str], what: &str) -> sy
         .filter(|k| distance(name, k) <= 2.max(name.len() / 4))
         .min_by_key(|k| distance(name, k))
     {
-        msg.push_str(&format!("; did you mean `{best}`?"));
+        msg.push_str(&format!(" (did you mean `{best}`?)"));
     }
-    msg.push_str(&format!("; {what} attributes are: {}", known.join(", ")));
+    msg.push_str(&format!("; {what} attributes: {}", known.join(", ")));
     meta.error(msg)
 }
 

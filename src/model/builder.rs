@@ -398,4 +398,67 @@ columns = [
             "{e}"
         );
     }
+
+    /// The methods that take whole constraints say what the model file's full forms say,
+    /// in the same order (column shorthands first, then the table's own).
+    #[test]
+    fn builder_constraints_and_model_file_say_the_same() {
+        let built = SchemaBuilder::new()
+            .table(
+                table("t")
+                    .unique_constraint(Unique {
+                        name: Some("uq".into()),
+                        columns: vec![IndexPart::column("a").collate("NOCASE")],
+                        on_conflict: Some(Conflict::Replace),
+                    })
+                    .check_constraint(Check {
+                        name: Some("pos".into()),
+                        expr: "b > 0".into(),
+                        column: Some("b".into()),
+                    })
+                    .create_index(Index {
+                        name: "ix_t_live".into(),
+                        unique: true,
+                        parts: vec![IndexPart::column("a").desc(), IndexPart::expr("lower(a)")],
+                        where_clause: Some("b > 0".into()),
+                    })
+                    .primary_key_constraint(PrimaryKey {
+                        name: Some("pk".into()),
+                        columns: vec![IndexPart::column("a"), IndexPart::column("b")],
+                        autoincrement: false,
+                        on_conflict: Some(Conflict::Abort),
+                        inline: false,
+                    })
+                    .column(ColumnBuilder::new("a", "TEXT").unique())
+                    .column(
+                        ColumnBuilder::new("b", "INTEGER")
+                            .not_null_on_conflict(Conflict::Ignore)
+                            .check("b < 100"),
+                    ),
+            )
+            .build()
+            .unwrap();
+        let parsed = super::super::file::parse(
+            r#"[tables.t]
+columns = [
+  { name = "a", sql_type = "TEXT", unique = true },
+  { name = "b", sql_type = "INTEGER", not_null_on_conflict = "ignore", check = "b < 100" },
+]
+primary_key = { name = "pk", columns = ["a", "b"], on_conflict = "abort" }
+unique = [{ name = "uq", columns = [{ column = "a", collate = "NOCASE" }], on_conflict = "replace" }]
+checks = [{ name = "pos", expr = "b > 0", column = "b" }]
+indexes = [{ name = "ix_t_live", columns = [{ column = "a", desc = true }, { expr = "lower(a)" }], unique = true, where = "b > 0" }]
+"#,
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(built, parsed);
+        let e = table("t")
+            .column(col("a", "text"))
+            .index("ix", &["a"])
+            .unique_index("ix", &["a"])
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("duplicate index `ix`"), "{e}");
+    }
 }
