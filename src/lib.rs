@@ -56,7 +56,7 @@ pub use apply::{
 };
 #[cfg(feature = "derive")]
 pub use dbm_derive::{embed_migrations, Table};
-pub use declare::Table;
+pub use declare::{SqlType, Table};
 pub use diff::Described;
 pub use embedded::EmbeddedMigrations;
 pub use error::{Error, ModelError, ModifiedScript, RepositoryError, Result, ScriptProblem};
@@ -93,6 +93,12 @@ pub fn print_model(schema: &Schema) -> Result<()> {
             path: "<stdout>".into(),
             message: e.to_string(),
         })
+}
+
+/// What `#[derive(dbm::Table)]` expands to refers to; not an API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::declare::FieldType;
 }
 
 /// Reads the user's schema from a live database, leaving out the `reserved` tables (see

@@ -2,12 +2,15 @@
 //! `dbm::embed_migrations!`. Use them through the `dbm` crate (feature `derive`), which
 //! re-exports both and documents them.
 
+mod attrs;
 mod embed;
 mod table;
 
 use proc_macro::TokenStream;
 
-/// See `dbm::Table`.
+/// Implements `dbm::Table` for a struct: its fields are the table's columns, its
+/// `#[dbm(..)]` attributes say what the model file would. Every attribute and the table of
+/// Rust types are documented on the `dbm::Table` trait.
 #[proc_macro_derive(Table, attributes(dbm))]
 pub fn derive_table(input: TokenStream) -> TokenStream {
     table::derive(syn::parse_macro_input!(input as syn::DeriveInput))

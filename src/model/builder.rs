@@ -53,7 +53,8 @@ pub fn table(name: &str) -> TableBuilder {
     }
 }
 
-/// Starts a column with a friendly type (`integer`, `string(64)`, `datetime`, ...).
+/// Starts a column with a friendly type (`integer`, `string(64)`, `datetime`, ...); see
+/// [`ColumnBuilder::new`] for a declared SQL type taken verbatim.
 pub fn col(name: &str, friendly_type: &str) -> ColumnBuilder {
     ColumnBuilder {
         column: Column {
@@ -66,6 +67,11 @@ pub fn col(name: &str, friendly_type: &str) -> ColumnBuilder {
 }
 
 impl ColumnBuilder {
+    /// Starts a column whose declared type is `sql_type` verbatim (`""`: no type), as
+    /// `sql_type = "..."` in the model file; `#[derive(dbm::Table)]` declares its columns so.
+    pub fn new(name: &str, sql_type: &str) -> ColumnBuilder {
+        col(name, "").sql_type(sql_type)
+    }
     /// Uses a declared SQL type verbatim instead of a friendly one.
     pub fn sql_type(mut self, sql: &str) -> Self {
         self.friendly_type = None;
@@ -74,6 +80,12 @@ impl ColumnBuilder {
     }
     pub fn not_null(mut self) -> Self {
         self.column.not_null = true;
+        self
+    }
+    /// `NOT NULL ON CONFLICT <c>` (implies [`not_null`](Self::not_null)).
+    pub fn not_null_on_conflict(mut self, c: Conflict) -> Self {
+        self.column.not_null = true;
+        self.column.not_null_on_conflict = Some(c);
         self
     }
     /// Default as SQL text: `"0"`, `"'draft'"`, `"CURRENT_TIMESTAMP"`.
@@ -134,6 +146,7 @@ impl ColumnBuilder {
         self.column.renamed_from = Some(old.to_string());
         self
     }
+    /// `GENERATED ALWAYS AS (expr)`, `STORED` or `VIRTUAL`.
     pub fn generated(mut self, expr: &str, stored: bool) -> Self {
         self.column.generated = Some(Generated {
             expr: expr.to_string(),
@@ -159,37 +172,78 @@ impl TableBuilder {
         });
         self
     }
-    pub fn index(mut self, name: &str, cols: &[&str]) -> Self {
-        self.table.indexes.push(Index {
+    /// Any primary key: named, with `ON CONFLICT`, with `DESC`/`COLLATE` terms.
+    pub fn primary_key_constraint(mut self, pk: PrimaryKey) -> Self {
+        self.table.primary_key = Some(pk);
+        self
+    }
+    /// `CREATE INDEX name ON t (cols)`.
+    pub fn index(self, name: &str, cols: &[&str]) -> Self {
+        self.create_index(Index {
             name: name.to_string(),
             unique: false,
             parts: cols.iter().map(|c| IndexPart::column(*c)).collect(),
             where_clause: None,
-        });
-        self
+        })
     }
-    pub fn unique_index(mut self, name: &str, cols: &[&str]) -> Self {
-        self = self.index(name, cols);
-        if let Some(i) = self.table.indexes.last_mut() {
-            i.unique = true;
-        }
+    /// `CREATE UNIQUE INDEX name ON t (cols)`.
+    pub fn unique_index(self, name: &str, cols: &[&str]) -> Self {
+        self.create_index(Index {
+            name: name.to_string(),
+            unique: true,
+            parts: cols.iter().map(|c| IndexPart::column(*c)).collect(),
+            where_clause: None,
+        })
+    }
+    /// Any index: expression, `DESC` or `COLLATE` terms ([`IndexPart`]), unique or not,
+    /// partial (`where_clause`: the SQL after `WHERE`).
+    ///
+    /// ```
+    /// use dbm::model::{Index, IndexPart};
+    /// use dbm::{col, table, SchemaBuilder};
+    /// let s = SchemaBuilder::new()
+    ///     .table(table("user")
+    ///         .column(col("email", "text"))
+    ///         .column(col("deleted", "boolean"))
+    ///         .create_index(Index {
+    ///             name: "ix_user_live_email".into(),
+    ///             unique: true,
+    ///             parts: vec![IndexPart::expr("lower(email)")],
+    ///             where_clause: Some("NOT deleted".into()),
+    ///         }))
+    ///     .build()?;
+    /// assert!(s.to_ddl().iter().any(|d| d.contains("WHERE NOT deleted")));
+    /// # Ok::<(), dbm::Error>(())
+    /// ```
+    pub fn create_index(mut self, index: Index) -> Self {
+        self.table.indexes.push(index);
         self
     }
     /// A table-level `UNIQUE (..)` constraint.
-    pub fn unique(mut self, cols: &[&str]) -> Self {
-        self.table.uniques.push(Unique {
+    pub fn unique(self, cols: &[&str]) -> Self {
+        self.unique_constraint(Unique {
             name: None,
             columns: cols.iter().map(|c| IndexPart::column(*c)).collect(),
             on_conflict: None,
-        });
+        })
+    }
+    /// Any `UNIQUE` constraint: named, with `ON CONFLICT`, with `DESC`/`COLLATE` terms.
+    pub fn unique_constraint(mut self, u: Unique) -> Self {
+        self.table.uniques.push(u);
         self
     }
-    pub fn check(mut self, name: Option<&str>, expr: &str) -> Self {
-        self.table.checks.push(Check {
+    /// A table-level `CHECK (expr)`, optionally named (`CONSTRAINT name CHECK ..`).
+    pub fn check(self, name: Option<&str>, expr: &str) -> Self {
+        self.check_constraint(Check {
             name: name.map(str::to_string),
             expr: expr.to_string(),
             column: None,
-        });
+        })
+    }
+    /// Any CHECK; with `column` set it is written on that column's definition (which is
+    /// what lets SQLite's `DROP COLUMN` drop it with the column).
+    pub fn check_constraint(mut self, c: Check) -> Self {
+        self.table.checks.push(c);
         self
     }
     pub fn foreign_key(mut self, fk: ForeignKey) -> Self {
@@ -222,7 +276,14 @@ impl TableBuilder {
     }
 
     fn lower(self) -> Result<Table, String> {
-        let mut t = Lowering::new(self.table);
+        // Table-level constraints follow the columns' own, in the order the model file
+        // gives them, so the builder and the file say the same thing the same way.
+        let mut base = self.table;
+        let uniques = std::mem::take(&mut base.uniques);
+        let checks = std::mem::take(&mut base.checks);
+        let foreign_keys = std::mem::take(&mut base.foreign_keys);
+        let indexes = std::mem::take(&mut base.indexes);
+        let mut t = Lowering::new(base);
         for cb in self.columns {
             let mut c = cb.column;
             if let Some(f) = &cb.friendly_type {
@@ -237,7 +298,17 @@ impl TableBuilder {
             }
             t.column(c, cb.shorthands)?;
         }
-        t.finish()
+        let mut t = t.finish()?;
+        t.uniques.extend(uniques);
+        t.checks.extend(checks);
+        t.foreign_keys.extend(foreign_keys);
+        for i in indexes {
+            if t.index(&i.name).is_some() {
+                return Err(format!("duplicate index `{}`", i.name));
+            }
+            t.indexes.push(i);
+        }
+        Ok(t)
     }
 }
 
@@ -326,5 +397,68 @@ columns = [
             matches!(&e, Error::InvalidModel { table: Some(t), message } if t == "u" && message.contains("unknown type `intger`")),
             "{e}"
         );
+    }
+
+    /// The methods that take whole constraints say what the model file's full forms say,
+    /// in the same order (column shorthands first, then the table's own).
+    #[test]
+    fn builder_constraints_and_model_file_say_the_same() {
+        let built = SchemaBuilder::new()
+            .table(
+                table("t")
+                    .unique_constraint(Unique {
+                        name: Some("uq".into()),
+                        columns: vec![IndexPart::column("a").collate("NOCASE")],
+                        on_conflict: Some(Conflict::Replace),
+                    })
+                    .check_constraint(Check {
+                        name: Some("pos".into()),
+                        expr: "b > 0".into(),
+                        column: Some("b".into()),
+                    })
+                    .create_index(Index {
+                        name: "ix_t_live".into(),
+                        unique: true,
+                        parts: vec![IndexPart::column("a").desc(), IndexPart::expr("lower(a)")],
+                        where_clause: Some("b > 0".into()),
+                    })
+                    .primary_key_constraint(PrimaryKey {
+                        name: Some("pk".into()),
+                        columns: vec![IndexPart::column("a"), IndexPart::column("b")],
+                        autoincrement: false,
+                        on_conflict: Some(Conflict::Abort),
+                        inline: false,
+                    })
+                    .column(ColumnBuilder::new("a", "TEXT").unique())
+                    .column(
+                        ColumnBuilder::new("b", "INTEGER")
+                            .not_null_on_conflict(Conflict::Ignore)
+                            .check("b < 100"),
+                    ),
+            )
+            .build()
+            .unwrap();
+        let parsed = super::super::file::parse(
+            r#"[tables.t]
+columns = [
+  { name = "a", sql_type = "TEXT", unique = true },
+  { name = "b", sql_type = "INTEGER", not_null_on_conflict = "ignore", check = "b < 100" },
+]
+primary_key = { name = "pk", columns = ["a", "b"], on_conflict = "abort" }
+unique = [{ name = "uq", columns = [{ column = "a", collate = "NOCASE" }], on_conflict = "replace" }]
+checks = [{ name = "pos", expr = "b > 0", column = "b" }]
+indexes = [{ name = "ix_t_live", columns = [{ column = "a", desc = true }, { expr = "lower(a)" }], unique = true, where = "b > 0" }]
+"#,
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(built, parsed);
+        let e = table("t")
+            .column(col("a", "text"))
+            .index("ix", &["a"])
+            .unique_index("ix", &["a"])
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("duplicate index `ix`"), "{e}");
     }
 }

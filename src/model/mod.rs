@@ -110,6 +110,26 @@ impl IndexPart {
             order: Order::Asc,
         }
     }
+
+    /// An expression term (`lower(email)`), SQL source text.
+    pub fn expr(sql: impl Into<String>) -> Self {
+        IndexPart {
+            expr: true,
+            ..IndexPart::column(sql)
+        }
+    }
+
+    /// This term in descending order.
+    pub fn desc(mut self) -> Self {
+        self.order = Order::Desc;
+        self
+    }
+
+    /// This term with `COLLATE name`.
+    pub fn collate(mut self, name: impl Into<String>) -> Self {
+        self.collate = Some(name.into());
+        self
+    }
 }
 
 /// `PRIMARY KEY`, column-level or table-level (SQLite treats them alike except for

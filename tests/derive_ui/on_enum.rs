@@ -1,0 +1,7 @@
+#[derive(dbm::Table)]
+enum Role {
+    Admin,
+    User,
+}
+
+fn main() {}

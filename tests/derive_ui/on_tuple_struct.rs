@@ -1,0 +1,4 @@
+#[derive(dbm::Table)]
+struct Pair(i64, String);
+
+fn main() {}

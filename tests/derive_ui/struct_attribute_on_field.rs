@@ -1,0 +1,7 @@
+#[derive(dbm::Table)]
+struct User {
+    #[dbm(primary_key, strict)]
+    id: i64,
+}
+
+fn main() {}
