@@ -1,41 +1,24 @@
-//! The tutorial's model declared in Rust: an app ships its own migration binary.
+//! The tutorial's model declared on the app's structs (`models.rs`), and the app's own
+//! migration binary: the `dbm` command line with this model built in.
 //!
 //! ```text
 //! cargo run --example microblog -- --database blog.db create
 //! cargo run --example microblog -- --database blog.db migrate -m "users and posts"
 //! ```
+//!
+//! The stock `dbm` binary reads the same model through `examples/microblog/schema.rs`:
+//! `dbm --model-command "cargo run -q --example microblog-schema" migrate`.
 
-use dbm::{col, table, Schema, SchemaBuilder};
+mod models;
+
 use std::process::ExitCode;
 
-/// The microblog schema: `User` and `Post`, as in the Flask-SQLAlchemy tutorial.
-fn schema() -> Schema {
-    let built = SchemaBuilder::new()
-        .table(
-            table("user")
-                .column(col("id", "integer").not_null().primary_key())
-                .column(col("nickname", "string(64)"))
-                .column(col("email", "string(120)"))
-                .unique_index("ix_user_email", &["email"])
-                .unique_index("ix_user_nickname", &["nickname"]),
-        )
-        .table(
-            table("post")
-                .column(col("id", "integer").not_null().primary_key())
-                .column(col("body", "string(140)"))
-                .column(col("timestamp", "datetime"))
-                .column(col("user_id", "integer").references("user", Some("id"))),
-        )
-        .build();
-    match built {
-        Ok(s) => s,
+fn main() -> ExitCode {
+    match models::schema() {
+        Ok(schema) => dbm::cli::run_with_model(schema),
         Err(e) => {
             eprintln!("error: invalid model: {e}");
-            std::process::exit(2);
+            ExitCode::from(2)
         }
     }
-}
-
-fn main() -> ExitCode {
-    dbm::cli::run_with_model(schema())
 }
