@@ -1,14 +1,16 @@
-//! The Rust-declared example (`examples/microblog/main.rs`, an app shipping its own
-//! migration binary) makes the same schema as the `dbm` binary does from the TOML model.
+//! The examples run: the tutorial's model derived on structs (`examples/microblog/`: the app's
+//! own migration binary, and the model program `dbm --model-command` runs) makes the same
+//! schema as the `dbm` binary does from the TOML model; the app that embeds its migrations
+//! (`examples/embedded_app/`) upgrades its database at start-up and uses it.
 
 mod common;
 use common::*;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// `target/<profile>/examples/microblog`, built by `cargo test` next to this test's
+/// `target/<profile>/examples/NAME`, built by `cargo test` next to this test's
 /// `target/<profile>/deps/` folder.
-fn example_binary() -> PathBuf {
+fn example_binary_named(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     let profile_dir = exe
         .parent()
@@ -16,7 +18,7 @@ fn example_binary() -> PathBuf {
         .expect("test binary lives in target/<profile>/deps");
     let bin = profile_dir
         .join("examples")
-        .join(format!("microblog{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.is_file(),
         "the example binary {} is missing: build it with `cargo test` (which builds examples) \
@@ -24,6 +26,10 @@ fn example_binary() -> PathBuf {
         bin.display()
     );
     bin
+}
+
+fn example_binary() -> PathBuf {
+    example_binary_named("microblog")
 }
 
 fn run_example(p: &Project, args: &[&str]) -> String {
@@ -81,4 +87,60 @@ fn rust_declared_example_matches_the_toml_model() {
         assert!(made.contains_key(key), "{key} missing: {made:#?}");
     }
     assert_same_schema(&app.path("x.db"), &cli.path("app.db"), "example vs dbm");
+}
+
+#[test]
+fn the_model_program_gives_dbm_the_derived_model() {
+    let p = Project::new();
+    let program = example_binary_named("microblog-schema");
+    let program = program.to_str().expect("a UTF-8 path");
+    let toml = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/microblog/models.toml"),
+    )
+    .expect("examples/microblog/models.toml");
+    p.write("models.toml", &toml);
+    p.ok(&["create"]);
+    let out = p.ok(&["--model-command", program, "migrate", "-m", "users and posts"]);
+    assert!(out.contains("Current database version: 1"), "{out}");
+    // The derived model and the TOML file are the same schema.
+    p.ok(&["--model", "models.toml", "check"]);
+    p.ok(&["--model-command", program, "check"]);
+    // The same through dbm.toml.
+    p.write("dbm.toml", &format!("model_command = [{program:?}]\n"));
+    let out = p.ok(&["status"]);
+    assert!(out.contains("model:      matches the database"), "{out}");
+}
+
+#[test]
+fn the_app_upgrades_its_database_at_start_up() {
+    let p = Project::new();
+    let run = || {
+        let out = Command::new(example_binary_named("embedded-app"))
+            .current_dir(p.dir.path())
+            .arg("blog.db")
+            .output()
+            .expect("run the embedded-app example");
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        stdout(&out)
+    };
+    let out = run();
+    assert!(
+        out.contains("2 version(s) applied, now at version 2") && out.contains("john has 1 post(s)"),
+        "{out}"
+    );
+    let out = run();
+    assert!(
+        out.contains("0 version(s) applied, now at version 2") && out.contains("john has 2 post(s)"),
+        "{out}"
+    );
+    // The repository folder and the `dbm` binary agree on what the app did.
+    let out = p.dbm_raw(&[
+        "--database",
+        "blog.db",
+        "--repository",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/db_repository"),
+        "status",
+    ]);
+    let out = stdout(&out);
+    assert!(out.contains("at version 2") && out.contains("edited:     none"), "{out}");
 }

@@ -1,6 +1,9 @@
 //! The tutorial's model as the app's own structs: `User` and `Post`, as in the
 //! Flask-SQLAlchemy tutorial's `app/models.py`.
 
+// The app reads rows into these structs; the examples here only declare the schema.
+#![allow(dead_code)]
+
 /// `class User(db.Model)`.
 #[derive(Debug, dbm::Table)]
 #[dbm(name = "user")]
