@@ -1,6 +1,8 @@
 //! `#[derive(dbm::Table)]`: the contract's structs applied to a real database; every
 //! attribute says what the same words say in the model file; the Rust type table.
 
+#![cfg(feature = "derive")]
+
 use dbm::{MigrateOptions, Repository, Schema};
 
 #[allow(dead_code)] // the fields are the model; nothing reads them
