@@ -2,6 +2,8 @@
 //! connection: the same steps, control rows and refusals as `dbm upgrade`, and never inside
 //! the caller's transaction.
 
+#![cfg(feature = "derive")]
+
 use dbm::{EmbeddedMigrations, Error};
 use rusqlite::Connection;
 
