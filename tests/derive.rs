@@ -5,37 +5,8 @@
 
 use dbm::{MigrateOptions, Repository, Schema};
 
-#[allow(dead_code)] // the fields are the model; nothing reads them
-mod contract {
-    // Exactly as in the contract (issue 9).
-    #[derive(dbm::Table)]
-    #[dbm(name = "user")]
-    pub struct User {
-        #[dbm(primary_key)]
-        pub id: i64,
-        #[dbm(sql_type = "VARCHAR(64)", index, unique)]
-        pub nickname: Option<String>,
-        #[dbm(sql_type = "VARCHAR(120)", index, unique)]
-        pub email: Option<String>,
-    }
-
-    #[derive(dbm::Table)]
-    #[dbm(name = "post")]
-    pub struct Post {
-        #[dbm(primary_key)]
-        pub id: i64,
-        #[dbm(sql_type = "VARCHAR(140)")]
-        pub body: Option<String>,
-        #[dbm(sql_type = "DATETIME")]
-        pub timestamp: Option<String>,
-        #[dbm(references = "user(id)", on_delete = "cascade")]
-        pub user_id: Option<i64>,
-    }
-
-    pub fn schema() -> dbm::Result<dbm::Schema> {
-        dbm::schema![User, Post]
-    }
-}
+#[path = "fixtures/contract_model.rs"]
+mod contract;
 
 fn rows(conn: &rusqlite::Connection, sql: &str) -> Vec<Vec<String>> {
     let mut st = conn.prepare(sql).unwrap();
@@ -162,25 +133,13 @@ fn by_index_name(mut s: Schema) -> Schema {
     s
 }
 
-#[allow(dead_code)]
-mod tutorial {
-    /// The tutorial's post (examples/microblog/models.toml has no ON DELETE).
-    #[derive(dbm::Table)]
-    pub struct Post {
-        #[dbm(primary_key)]
-        pub id: i64,
-        #[dbm(sql_type = "VARCHAR(140)")]
-        pub body: Option<String>,
-        #[dbm(sql_type = "DATETIME")]
-        pub timestamp: Option<String>,
-        #[dbm(references = "user(id)")]
-        pub user_id: Option<i64>,
-    }
-}
+/// The tutorial's structs, as the example declares them.
+#[path = "../examples/microblog/models.rs"]
+mod tutorial;
 
 #[test]
 fn derived_tutorial_is_the_tutorial_model_file() {
-    let derived = dbm::schema![contract::User, tutorial::Post].unwrap();
+    let derived = tutorial::schema().unwrap();
     let toml = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/microblog/models.toml"),
     )

@@ -100,7 +100,13 @@ fn the_model_program_gives_dbm_the_derived_model() {
     .expect("examples/microblog/models.toml");
     p.write("models.toml", &toml);
     p.ok(&["create"]);
-    let out = p.ok(&["--model-command", program, "migrate", "-m", "users and posts"]);
+    let out = p.ok(&[
+        "--model-command",
+        program,
+        "migrate",
+        "-m",
+        "users and posts",
+    ]);
     assert!(out.contains("Current database version: 1"), "{out}");
     // The derived model and the TOML file are the same schema.
     p.ok(&["--model", "models.toml", "check"]);
@@ -125,12 +131,14 @@ fn the_app_upgrades_its_database_at_start_up() {
     };
     let out = run();
     assert!(
-        out.contains("2 version(s) applied, now at version 2") && out.contains("john has 1 post(s)"),
+        out.contains("2 version(s) applied, now at version 2")
+            && out.contains("john has 1 post(s)"),
         "{out}"
     );
     let out = run();
     assert!(
-        out.contains("0 version(s) applied, now at version 2") && out.contains("john has 2 post(s)"),
+        out.contains("0 version(s) applied, now at version 2")
+            && out.contains("john has 2 post(s)"),
         "{out}"
     );
     // The repository folder and the `dbm` binary agree on what the app did.
@@ -142,5 +150,8 @@ fn the_app_upgrades_its_database_at_start_up() {
         "status",
     ]);
     let out = stdout(&out);
-    assert!(out.contains("at version 2") && out.contains("edited:     none"), "{out}");
+    assert!(
+        out.contains("at version 2") && out.contains("edited:     none"),
+        "{out}"
+    );
 }

@@ -10,34 +10,8 @@ use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const LIB: &str = r#"
-#[derive(dbm::Table)]
-#[dbm(name = "user")]
-pub struct User {
-    #[dbm(primary_key)]
-    pub id: i64,
-    #[dbm(sql_type = "VARCHAR(64)", index, unique)]
-    pub nickname: Option<String>,
-    #[dbm(sql_type = "VARCHAR(120)", index, unique)]
-    pub email: Option<String>,
-    // ABOUT_ME
-}
-
-#[derive(dbm::Table)]
-#[dbm(name = "post")]
-pub struct Post {
-    #[dbm(primary_key)]
-    pub id: i64,
-    #[dbm(sql_type = "VARCHAR(140)")]
-    pub body: Option<String>,
-    #[dbm(sql_type = "DATETIME")]
-    pub timestamp: Option<String>,
-    #[dbm(references = "user(id)", on_delete = "cascade")]
-    pub user_id: Option<i64>,
-}
-
-pub fn schema() -> dbm::Result<dbm::Schema> { dbm::schema![User, Post] }
-"#;
+/// The contract's structs, with a marker where a field is added.
+const LIB: &str = include_str!("fixtures/contract_model.rs");
 
 const SCHEMA_BIN: &str = r#"
 fn main() -> dbm::Result<()> {
@@ -155,9 +129,11 @@ fn objects(db: &Path) -> Vec<String> {
 
 fn sql_of(db: &Path, name: &str) -> String {
     let c = Connection::open(db).unwrap();
-    c.query_row("SELECT sql FROM sqlite_schema WHERE name = ?1", [name], |r| {
-        r.get(0)
-    })
+    c.query_row(
+        "SELECT sql FROM sqlite_schema WHERE name = ?1",
+        [name],
+        |r| r.get(0),
+    )
     .unwrap()
 }
 
@@ -171,7 +147,10 @@ fn a_crate_declares_its_schema_in_rust_and_carries_its_migrations() {
     let out = s.cargo(&["run", "-q", "--bin", "schema"]);
     assert!(out.status.success(), "{}", text(&out));
     let toml = String::from_utf8_lossy(&out.stdout);
-    assert!(toml.contains("[tables.user]") && toml.contains("[tables.post]"), "{toml}");
+    assert!(
+        toml.contains("[tables.user]") && toml.contains("[tables.post]"),
+        "{toml}"
+    );
 
     // dbm reads it: the tutorial's two tables, its unique indexes, the cascading FK.
     s.dbm(&["--model-command", MODEL, "create"]);
@@ -200,7 +179,7 @@ fn a_crate_declares_its_schema_in_rust_and_carries_its_migrations() {
     s.write(
         "src/lib.rs",
         &LIB.replace(
-            "// ABOUT_ME",
+            "// ABOUT_ME (tests/rust_model.rs adds a field here)",
             "#[dbm(sql_type = \"VARCHAR(140)\")]\n    pub about_me: Option<String>,",
         ),
     );
@@ -216,16 +195,28 @@ fn a_crate_declares_its_schema_in_rust_and_carries_its_migrations() {
     let fresh = s.path("fresh.db");
     let out = s.app(&[fresh.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("applied 2 version(s); at version 2"), "{}", text(&out));
+    assert!(
+        text(&out).contains("applied 2 version(s); at version 2"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(sql_of(&fresh, "user"), sql_of(&db, "user"));
     let again = s.app(&[fresh.to_str().unwrap()]);
-    assert!(text(&again).contains("applied 0 version(s); at version 2"), "{}", text(&again));
+    assert!(
+        text(&again).contains("applied 0 version(s); at version 2"),
+        "{}",
+        text(&again)
+    );
 
     // Inside an open transaction it refuses and touches nothing.
     let other = s.path("other.db");
     let out = s.app(&[other.to_str().unwrap(), "--in-transaction"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(text(&out).contains("inside a transaction"), "{}", text(&out));
+    assert!(
+        text(&out).contains("inside a transaction"),
+        "{}",
+        text(&out)
+    );
     assert!(objects(&other).is_empty(), "{:?}", objects(&other));
 
     // A version added to the repository is in the next build (build.rs watches the folder).
@@ -239,10 +230,20 @@ fn a_crate_declares_its_schema_in_rust_and_carries_its_migrations() {
         "DROP INDEX ix_post_user;\n",
     );
     let out = s.app(&[fresh.to_str().unwrap()]);
-    assert!(text(&out).contains("applied 1 version(s); at version 3"), "{}", text(&out));
+    assert!(
+        text(&out).contains("applied 1 version(s); at version 3"),
+        "{}",
+        text(&out)
+    );
 
     // A misspelled attribute does not compile, and the error names it.
-    s.write("src/lib.rs", &LIB.replace("#[dbm(primary_key)]\n    pub id: i64,\n    #[dbm(sql_type = \"VARCHAR(64)\"", "#[dbm(primary_kee)]\n    pub id: i64,\n    #[dbm(sql_type = \"VARCHAR(64)\""));
+    s.write(
+        "src/lib.rs",
+        &LIB.replace(
+            "#[dbm(primary_key)]\n    pub id: i64,\n    #[dbm(sql_type = \"VARCHAR(64)\"",
+            "#[dbm(primary_kee)]\n    pub id: i64,\n    #[dbm(sql_type = \"VARCHAR(64)\"",
+        ),
+    );
     let out = s.cargo(&["build", "-q", "--lib"]);
     assert!(!out.status.success());
     assert!(text(&out).contains("primary_kee"), "{}", text(&out));

@@ -31,11 +31,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "INSERT INTO user (nickname, email) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         ("john", "john@example.com"),
     )?;
-    let user: i64 = conn.query_row(
-        "SELECT id FROM user WHERE nickname = ?1",
-        ["john"],
-        |r| r.get(0),
-    )?;
+    let user: i64 = conn.query_row("SELECT id FROM user WHERE nickname = ?1", ["john"], |r| {
+        r.get(0)
+    })?;
     conn.execute(
         "INSERT INTO post (body, timestamp, user_id) VALUES (?1, datetime('now'), ?2)",
         ("my first post", user),
