@@ -430,6 +430,43 @@ checks = [{ name = "len", expr = "length(body) < 1000" }]
         assert_eq!(s, back, "{text}");
     }
 
+    /// A table of plain columns (no type), for the exact round-trip cases below.
+    fn table(name: &str, columns: &[&str]) -> Table {
+        Table {
+            name: name.into(),
+            columns: columns
+                .iter()
+                .map(|c| Column {
+                    name: c.to_string(),
+                    ..Column::default()
+                })
+                .collect(),
+            ..Table::default()
+        }
+    }
+
+    /// `write` then `parse` gives exactly `s` back.
+    fn assert_exact(s: Schema) {
+        let text = write(&s);
+        let back = parse(&text, "x.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(back, s, "{text}");
+    }
+
+    #[test]
+    fn names_and_texts_with_control_characters_round_trip() {
+        let mut t = table("new\nline", &["tab\tcol", "cr\rcol"]);
+        t.columns[0].default = Some("'a\nb'".into());
+        let sql = "CREATE VIEW v AS\nSELECT '\u{c}'".to_string();
+        assert_exact(Schema {
+            tables: vec![t],
+            views: vec![View {
+                name: "v\u{1}".into(),
+                sql,
+            }],
+            triggers: vec![],
+        });
+    }
+
     #[test]
     fn errors_name_file_line_and_column() {
         let e = parse(

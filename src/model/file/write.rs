@@ -6,9 +6,26 @@ use super::super::*;
 use super::ref_ident;
 use std::fmt::Write as _;
 
-/// A TOML string literal (basic string, escaped).
+/// A one-line TOML basic string. Not `toml`'s own encoder: it picks a multi-line string for
+/// text holding a newline, which is no valid key (a table named `"a\nb"`).
 fn q(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A TOML key: bare when possible, quoted otherwise.
@@ -117,7 +134,10 @@ pub fn write(schema: &Schema) -> String {
 }
 
 fn multiline(s: &str) -> String {
-    if s.contains('\n') && !s.contains("'''") && !s.ends_with('\'') && !s.contains('\r') {
+    // A literal string holds no escapes: any control character but a tab or newline
+    // (`\r`, a form feed SQLite takes for a blank) needs the escaped form.
+    let literal_ok = !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
+    if s.contains('\n') && literal_ok && !s.contains("'''") && !s.ends_with('\'') {
         format!("'''\n{s}'''")
     } else {
         q(s)
