@@ -468,6 +468,23 @@ checks = [{ name = "len", expr = "length(body) < 1000" }]
     }
 
     #[test]
+    fn unique_desc_round_trips() {
+        let mut t = table("t", &["a"]);
+        t.uniques.push(Unique {
+            name: None,
+            columns: vec![IndexPart {
+                order: Order::Desc,
+                ..IndexPart::column("a")
+            }],
+            on_conflict: None,
+        });
+        assert_exact(Schema {
+            tables: vec![t],
+            ..Schema::default()
+        });
+    }
+
+    #[test]
     fn errors_name_file_line_and_column() {
         let e = parse(
             "[tables.user]\ncolumns = [\n  { name = \"id\", type = \"intger\" },\n]\n",

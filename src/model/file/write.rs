@@ -102,7 +102,8 @@ fn strings_toml(ss: &[String]) -> String {
 
 fn is_plain_single(cols: &[IndexPart]) -> Option<&str> {
     match cols {
-        [p] if !p.expr && p.collate.is_none() => Some(&p.target),
+        // `unique = true` on a column says nothing of an order: `UNIQUE (a DESC)` stays listed.
+        [p] if !p.expr && p.collate.is_none() && p.order == Order::Asc => Some(&p.target),
         _ => None,
     }
 }
