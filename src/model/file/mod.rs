@@ -485,6 +485,47 @@ checks = [{ name = "len", expr = "length(body) < 1000" }]
     }
 
     #[test]
+    fn constraint_order_and_spelling_round_trip() {
+        let mut t = table("t", &["a", "b"]);
+        let check = |column: Option<&str>| Check {
+            name: None,
+            expr: "1".into(),
+            column: column.map(Into::into),
+        };
+        // A table-level check before a column's, a column's after a later column's.
+        t.checks = vec![check(None), check(Some("a"))];
+        let unique = |c: &str| Unique {
+            name: None,
+            columns: vec![IndexPart::column(c)],
+            on_conflict: None,
+        };
+        t.uniques = vec![unique("b"), unique("a")];
+        // Names spelt in another case than the column's (SQLite folds ASCII case).
+        t.foreign_keys.push(ForeignKey {
+            name: None,
+            columns: vec!["A".into()],
+            ref_table: "t".into(),
+            ref_columns: vec!["b".into()],
+            on_delete: FkAction::NoAction,
+            on_update: FkAction::NoAction,
+            deferred: false,
+        });
+        t.primary_key = Some(PrimaryKey {
+            name: None,
+            columns: vec![IndexPart::column("B")],
+            autoincrement: false,
+            on_conflict: None,
+            inline: false,
+        });
+        let mut u = table("u", &["x"]);
+        u.checks.push(check(Some("X")));
+        assert_exact(Schema {
+            tables: vec![t, u],
+            ..Schema::default()
+        });
+    }
+
+    #[test]
     fn errors_name_file_line_and_column() {
         let e = parse(
             "[tables.user]\ncolumns = [\n  { name = \"id\", type = \"intger\" },\n]\n",
