@@ -331,15 +331,46 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
         strict: ft.strict,
         ..Table::default()
     });
+    // The name and ON CONFLICT of a primary key written on its column.
+    let mut column_pk: (Option<String>, Option<Conflict>) = (None, None);
     for sc in ft.columns {
         let at = sc.span().start;
-        let (column, shorthands) = convert_column(name, sc.into_inner(), at)?;
+        let mut fc = sc.into_inner();
+        let (pk_name, pk_conflict) = (
+            fc.primary_key_name.take(),
+            conflict(fc.primary_key_on_conflict.take()).map_err(|(_, m)| (Some(at), m))?,
+        );
+        if (pk_name.is_some() || pk_conflict.is_some()) && !fc.primary_key {
+            return Err((
+                Some(at),
+                format!(
+                    "column `{}`: primary_key_name/primary_key_on_conflict need primary_key = true",
+                    fc.name
+                ),
+            ));
+        }
+        column_pk.0 = column_pk.0.or(pk_name);
+        column_pk.1 = column_pk.1.or(pk_conflict);
+        let (column, shorthands) = convert_column(name, fc, at)?;
         t.column(column, shorthands).map_err(|m| (Some(at), m))?;
     }
     if let Some(k) = ft.primary_key {
         t.table.primary_key = Some(key(k)?);
     }
     let mut t = t.finish().map_err(|m| (None, m))?;
+    if let (Some(pk), (name, on_conflict)) = (&mut t.primary_key, column_pk) {
+        if (name.is_some() || on_conflict.is_some()) && !pk.inline {
+            return Err((
+                None,
+                format!(
+                    "table `{}`: primary_key_name/primary_key_on_conflict need a one-column key",
+                    t.name
+                ),
+            ));
+        }
+        pk.name = name.or(pk.name.take());
+        pk.on_conflict = on_conflict.or(pk.on_conflict);
+    }
     for u in ft.unique {
         let k = key(u)?;
         t.uniques.push(Unique {
@@ -521,6 +552,29 @@ checks = [{ name = "len", expr = "length(body) < 1000" }]
         u.checks.push(check(Some("X")));
         assert_exact(Schema {
             tables: vec![t, u],
+            ..Schema::default()
+        });
+    }
+
+    #[test]
+    fn named_column_primary_key_stays_on_its_column() {
+        // `"id" INTEGER CONSTRAINT "pk" PRIMARY KEY DESC ON CONFLICT ROLLBACK` is no rowid
+        // alias; as a table constraint it would be one.
+        let mut t = table("t", &["id"]);
+        t.columns[0].sql_type = "INTEGER".into();
+        t.primary_key = Some(PrimaryKey {
+            name: Some("pk".into()),
+            columns: vec![IndexPart {
+                order: Order::Desc,
+                ..IndexPart::column("id")
+            }],
+            autoincrement: false,
+            on_conflict: Some(Conflict::Rollback),
+            inline: true,
+        });
+        assert!(t.rowid_alias().is_none());
+        assert_exact(Schema {
+            tables: vec![t],
             ..Schema::default()
         });
     }

@@ -192,8 +192,11 @@ impl OnColumn {
         let pk = t.primary_key.as_ref().and_then(|pk| {
             // A table-level `PRIMARY KEY ("id" DESC)` on an INTEGER column stays table-level:
             // written on the column it would stop being the rowid alias.
-            let simple =
-                pk.name.is_none() && pk.on_conflict.is_none() && (pk.inline || !t.pk_desc_quirk());
+            // Named or with ON CONFLICT it goes on its column only when declared there: an
+            // `INTEGER PRIMARY KEY DESC ON CONFLICT ..` moved to the table would become the
+            // rowid alias.
+            let plain = pk.name.is_none() && pk.on_conflict.is_none() && !t.pk_desc_quirk();
+            let simple = pk.inline || plain;
             match pk.columns.as_slice() {
                 [p] if simple && !p.expr && p.collate.is_none() => {
                     t.columns.iter().position(|c| c.name == p.target)
@@ -315,6 +318,8 @@ fn column_fields(t: &Table, ci: usize, c: &Column, on_column: &OnColumn) -> Fiel
     }
     if let Some(pk) = t.primary_key.as_ref().filter(|_| on_column.pk == Some(ci)) {
         f.flag("primary_key", true);
+        f.opt("primary_key_name", pk.name.as_deref());
+        f.opt("primary_key_on_conflict", pk.on_conflict.map(Conflict::sql));
         f.flag("autoincrement", pk.autoincrement);
         f.flag("desc", pk.columns[0].order == Order::Desc);
     }
