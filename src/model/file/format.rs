@@ -52,6 +52,10 @@ pub(super) struct FileColumn {
     pub(super) collate: Option<String>,
     #[serde(default)]
     pub(super) primary_key: bool,
+    /// `CONSTRAINT <this>` of a primary key written on its column.
+    pub(super) primary_key_name: Option<String>,
+    /// `PRIMARY KEY ON CONFLICT <this>` of a primary key written on its column.
+    pub(super) primary_key_on_conflict: Option<String>,
     #[serde(default)]
     pub(super) autoincrement: bool,
     #[serde(default)]

@@ -331,15 +331,46 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
         strict: ft.strict,
         ..Table::default()
     });
+    // The name and ON CONFLICT of a primary key written on its column.
+    let mut column_pk: (Option<String>, Option<Conflict>) = (None, None);
     for sc in ft.columns {
         let at = sc.span().start;
-        let (column, shorthands) = convert_column(name, sc.into_inner(), at)?;
+        let mut fc = sc.into_inner();
+        let (pk_name, pk_conflict) = (
+            fc.primary_key_name.take(),
+            conflict(fc.primary_key_on_conflict.take()).map_err(|(_, m)| (Some(at), m))?,
+        );
+        if (pk_name.is_some() || pk_conflict.is_some()) && !fc.primary_key {
+            return Err((
+                Some(at),
+                format!(
+                    "column `{}`: primary_key_name/primary_key_on_conflict need primary_key = true",
+                    fc.name
+                ),
+            ));
+        }
+        column_pk.0 = column_pk.0.or(pk_name);
+        column_pk.1 = column_pk.1.or(pk_conflict);
+        let (column, shorthands) = convert_column(name, fc, at)?;
         t.column(column, shorthands).map_err(|m| (Some(at), m))?;
     }
     if let Some(k) = ft.primary_key {
         t.table.primary_key = Some(key(k)?);
     }
     let mut t = t.finish().map_err(|m| (None, m))?;
+    if let (Some(pk), (name, on_conflict)) = (&mut t.primary_key, column_pk) {
+        if (name.is_some() || on_conflict.is_some()) && !pk.inline {
+            return Err((
+                None,
+                format!(
+                    "table `{}`: primary_key_name/primary_key_on_conflict need a one-column key",
+                    t.name
+                ),
+            ));
+        }
+        pk.name = name.or(pk.name.take());
+        pk.on_conflict = on_conflict.or(pk.on_conflict);
+    }
     for u in ft.unique {
         let k = key(u)?;
         t.uniques.push(Unique {
@@ -428,6 +459,124 @@ checks = [{ name = "len", expr = "length(body) < 1000" }]
         let text = write(&s);
         let back = parse(&text, "out.toml").unwrap();
         assert_eq!(s, back, "{text}");
+    }
+
+    /// A table of plain columns (no type), for the exact round-trip cases below.
+    fn table(name: &str, columns: &[&str]) -> Table {
+        Table {
+            name: name.into(),
+            columns: columns
+                .iter()
+                .map(|c| Column {
+                    name: c.to_string(),
+                    ..Column::default()
+                })
+                .collect(),
+            ..Table::default()
+        }
+    }
+
+    /// `write` then `parse` gives exactly `s` back.
+    fn assert_exact(s: Schema) {
+        let text = write(&s);
+        let back = parse(&text, "x.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(back, s, "{text}");
+    }
+
+    #[test]
+    fn names_and_texts_with_control_characters_round_trip() {
+        let mut t = table("new\nline", &["tab\tcol", "cr\rcol"]);
+        t.columns[0].default = Some("'a\nb'".into());
+        let sql = "CREATE VIEW v AS\nSELECT '\u{c}'".to_string();
+        assert_exact(Schema {
+            tables: vec![t],
+            views: vec![View {
+                name: "v\u{1}".into(),
+                sql,
+            }],
+            triggers: vec![],
+        });
+    }
+
+    #[test]
+    fn unique_desc_round_trips() {
+        let mut t = table("t", &["a"]);
+        t.uniques.push(Unique {
+            name: None,
+            columns: vec![IndexPart {
+                order: Order::Desc,
+                ..IndexPart::column("a")
+            }],
+            on_conflict: None,
+        });
+        assert_exact(Schema {
+            tables: vec![t],
+            ..Schema::default()
+        });
+    }
+
+    #[test]
+    fn constraint_order_and_spelling_round_trip() {
+        let mut t = table("t", &["a", "b"]);
+        let check = |column: Option<&str>| Check {
+            name: None,
+            expr: "1".into(),
+            column: column.map(Into::into),
+        };
+        // A table-level check before a column's, a column's after a later column's.
+        t.checks = vec![check(None), check(Some("a"))];
+        let unique = |c: &str| Unique {
+            name: None,
+            columns: vec![IndexPart::column(c)],
+            on_conflict: None,
+        };
+        t.uniques = vec![unique("b"), unique("a")];
+        // Names spelt in another case than the column's (SQLite folds ASCII case).
+        t.foreign_keys.push(ForeignKey {
+            name: None,
+            columns: vec!["A".into()],
+            ref_table: "t".into(),
+            ref_columns: vec!["b".into()],
+            on_delete: FkAction::NoAction,
+            on_update: FkAction::NoAction,
+            deferred: false,
+        });
+        t.primary_key = Some(PrimaryKey {
+            name: None,
+            columns: vec![IndexPart::column("B")],
+            autoincrement: false,
+            on_conflict: None,
+            inline: false,
+        });
+        let mut u = table("u", &["x"]);
+        u.checks.push(check(Some("X")));
+        assert_exact(Schema {
+            tables: vec![t, u],
+            ..Schema::default()
+        });
+    }
+
+    #[test]
+    fn named_column_primary_key_stays_on_its_column() {
+        // `"id" INTEGER CONSTRAINT "pk" PRIMARY KEY DESC ON CONFLICT ROLLBACK` is no rowid
+        // alias; as a table constraint it would be one.
+        let mut t = table("t", &["id"]);
+        t.columns[0].sql_type = "INTEGER".into();
+        t.primary_key = Some(PrimaryKey {
+            name: Some("pk".into()),
+            columns: vec![IndexPart {
+                order: Order::Desc,
+                ..IndexPart::column("id")
+            }],
+            autoincrement: false,
+            on_conflict: Some(Conflict::Rollback),
+            inline: true,
+        });
+        assert!(t.rowid_alias().is_none());
+        assert_exact(Schema {
+            tables: vec![t],
+            ..Schema::default()
+        });
     }
 
     #[test]

@@ -6,9 +6,26 @@ use super::super::*;
 use super::ref_ident;
 use std::fmt::Write as _;
 
-/// A TOML string literal (basic string, escaped).
+/// A one-line TOML basic string. Not `toml`'s own encoder: it picks a multi-line string for
+/// text holding a newline, which is no valid key (a table named `"a\nb"`).
 fn q(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A TOML key: bare when possible, quoted otherwise.
@@ -85,7 +102,8 @@ fn strings_toml(ss: &[String]) -> String {
 
 fn is_plain_single(cols: &[IndexPart]) -> Option<&str> {
     match cols {
-        [p] if !p.expr && p.collate.is_none() => Some(&p.target),
+        // `unique = true` on a column says nothing of an order: `UNIQUE (a DESC)` stays listed.
+        [p] if !p.expr && p.collate.is_none() && p.order == Order::Asc => Some(&p.target),
         _ => None,
     }
 }
@@ -117,7 +135,10 @@ pub fn write(schema: &Schema) -> String {
 }
 
 fn multiline(s: &str) -> String {
-    if s.contains('\n') && !s.contains("'''") && !s.ends_with('\'') && !s.contains('\r') {
+    // A literal string holds no escapes: any control character but a tab or newline
+    // (`\r`, a form feed SQLite takes for a blank) needs the escaped form.
+    let literal_ok = !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
+    if s.contains('\n') && literal_ok && !s.contains("'''") && !s.ends_with('\'') {
         format!("'''\n{s}'''")
     } else {
         q(s)
@@ -125,13 +146,45 @@ fn multiline(s: &str) -> String {
 }
 
 /// Which of a table's constraints are written on their column (single-column, unnamed ones
-/// read best there), as the columns are written.
+/// read best there): for each column, the index of its primary-key term, UNIQUE, foreign key
+/// and CHECK in the table's lists. The rest is written table-level.
 struct OnColumn {
-    /// The primary-key term, when the key goes on its column.
-    pk: Option<IndexPart>,
-    uniques: Vec<bool>,
-    fks: Vec<bool>,
-    checks: Vec<bool>,
+    pk: Option<usize>,
+    uniques: Placed,
+    fks: Placed,
+    checks: Placed,
+}
+
+/// One constraint list's items that go on a column: `by_column[c]` is the item on column `c`;
+/// the first `count` items of the list are placed, the rest written table-level.
+struct Placed {
+    by_column: Vec<Option<usize>>,
+    count: usize,
+}
+
+impl Placed {
+    /// Parsing lowers the column shorthands first, in column order, and appends the
+    /// table-level list after them; so only a prefix of the list whose columns come in
+    /// increasing order can go on columns without reordering the list. The column is matched
+    /// by its exact spelling, which the shorthand gives back.
+    fn new<T>(t: &Table, items: &[T], column_of: impl Fn(&T) -> Option<&str>) -> Placed {
+        let mut by_column = vec![None; t.columns.len()];
+        let mut count = 0;
+        let mut last = None;
+        for item in items {
+            let Some(ci) = column_of(item).and_then(|n| t.columns.iter().position(|c| c.name == n))
+            else {
+                break;
+            };
+            if last.is_some_and(|l| ci <= l) {
+                break;
+            }
+            by_column[ci] = Some(count);
+            last = Some(ci);
+            count += 1;
+        }
+        Placed { by_column, count }
+    }
 }
 
 impl OnColumn {
@@ -139,18 +192,32 @@ impl OnColumn {
         let pk = t.primary_key.as_ref().and_then(|pk| {
             // A table-level `PRIMARY KEY ("id" DESC)` on an INTEGER column stays table-level:
             // written on the column it would stop being the rowid alias.
-            let simple =
-                pk.name.is_none() && pk.on_conflict.is_none() && (pk.inline || !t.pk_desc_quirk());
+            // Named or with ON CONFLICT it goes on its column only when declared there: an
+            // `INTEGER PRIMARY KEY DESC ON CONFLICT ..` moved to the table would become the
+            // rowid alias.
+            let plain = pk.name.is_none() && pk.on_conflict.is_none() && !t.pk_desc_quirk();
+            let simple = pk.inline || plain;
             match pk.columns.as_slice() {
-                [p] if simple && !p.expr && p.collate.is_none() => Some(p.clone()),
+                [p] if simple && !p.expr && p.collate.is_none() => {
+                    t.columns.iter().position(|c| c.name == p.target)
+                }
                 _ => None,
             }
         });
         OnColumn {
             pk,
-            uniques: vec![false; t.uniques.len()],
-            fks: vec![false; t.foreign_keys.len()],
-            checks: vec![false; t.checks.len()],
+            uniques: Placed::new(t, &t.uniques, |u| {
+                (u.name.is_none() && u.on_conflict.is_none())
+                    .then(|| is_plain_single(&u.columns))
+                    .flatten()
+            }),
+            fks: Placed::new(t, &t.foreign_keys, |fk| match fk.columns.as_slice() {
+                [one] if fk.name.is_none() => Some(one.as_str()),
+                _ => None,
+            }),
+            checks: Placed::new(t, &t.checks, |ch| {
+                ch.column.as_deref().filter(|_| ch.name.is_none())
+            }),
         }
     }
 }
@@ -160,13 +227,13 @@ fn write_table(out: &mut String, t: &Table) {
     if let Some(r) = &t.renamed_from {
         let _ = writeln!(out, "renamed_from = {}", q(r));
     }
-    let mut on_column = OnColumn::new(t);
+    let on_column = OnColumn::new(t);
     let _ = writeln!(out, "columns = [");
-    for c in &t.columns {
-        let _ = writeln!(out, "  {},", column_fields(t, c, &mut on_column).inline());
+    for (ci, c) in t.columns.iter().enumerate() {
+        let _ = writeln!(out, "  {},", column_fields(t, ci, c, &on_column).inline());
     }
     let _ = writeln!(out, "]");
-    if let (Some(pk), None) = (&t.primary_key, &on_column.pk) {
+    if let (Some(pk), None) = (&t.primary_key, on_column.pk) {
         let mut f = Fields::default();
         f.opt("name", pk.name.as_deref());
         f.raw("columns", parts_toml(&pk.columns));
@@ -174,16 +241,10 @@ fn write_table(out: &mut String, t: &Table) {
         f.opt("on_conflict", pk.on_conflict.map(Conflict::sql));
         let _ = writeln!(out, "primary_key = {}", f.inline());
     }
-    let rest = |placed: &[bool]| placed.iter().map(|on| !on).collect::<Vec<bool>>();
-    let uniques = t
-        .uniques
-        .iter()
-        .zip(rest(&on_column.uniques))
-        .filter(|(_, w)| *w);
     list(
         out,
         "unique",
-        uniques.map(|(u, _)| {
+        t.uniques[on_column.uniques.count..].iter().map(|u| {
             let mut f = Fields::default();
             f.opt("name", u.name.as_deref());
             f.raw("columns", parts_toml(&u.columns));
@@ -191,15 +252,10 @@ fn write_table(out: &mut String, t: &Table) {
             f
         }),
     );
-    let checks = t
-        .checks
-        .iter()
-        .zip(rest(&on_column.checks))
-        .filter(|(_, w)| *w);
     list(
         out,
         "checks",
-        checks.map(|(c, _)| {
+        t.checks[on_column.checks.count..].iter().map(|c| {
             let mut f = Fields::default();
             f.opt("name", c.name.as_deref());
             f.str("expr", &c.expr);
@@ -207,15 +263,10 @@ fn write_table(out: &mut String, t: &Table) {
             f
         }),
     );
-    let fks = t
-        .foreign_keys
-        .iter()
-        .zip(rest(&on_column.fks))
-        .filter(|(_, w)| *w);
     list(
         out,
         "foreign_keys",
-        fks.map(|(fk, _)| {
+        t.foreign_keys[on_column.fks.count..].iter().map(|fk| {
             let mut f = Fields::default();
             f.opt("name", fk.name.as_deref());
             f.raw("columns", strings_toml(&fk.columns));
@@ -247,8 +298,8 @@ fn write_table(out: &mut String, t: &Table) {
     }
 }
 
-/// One column's inline table, with the constraints that go on it (marked in `on_column`).
-fn column_fields(t: &Table, c: &Column, on_column: &mut OnColumn) -> Fields {
+/// Column `ci`'s inline table, with the constraints `on_column` puts on it.
+fn column_fields(t: &Table, ci: usize, c: &Column, on_column: &OnColumn) -> Fields {
     let mut f = Fields::default();
     f.str("name", &c.name);
     f.opt("renamed_from", c.renamed_from.as_deref());
@@ -265,27 +316,14 @@ fn column_fields(t: &Table, c: &Column, on_column: &mut OnColumn) -> Fields {
             c.not_null_on_conflict.map(Conflict::sql),
         );
     }
-    if let Some(pk) = on_column
-        .pk
-        .as_ref()
-        .filter(|p| same_name(&p.target, &c.name))
-    {
+    if let Some(pk) = t.primary_key.as_ref().filter(|_| on_column.pk == Some(ci)) {
         f.flag("primary_key", true);
-        f.flag(
-            "autoincrement",
-            t.primary_key.as_ref().is_some_and(|k| k.autoincrement),
-        );
-        f.flag("desc", pk.order == Order::Desc);
+        f.opt("primary_key_name", pk.name.as_deref());
+        f.opt("primary_key_on_conflict", pk.on_conflict.map(Conflict::sql));
+        f.flag("autoincrement", pk.autoincrement);
+        f.flag("desc", pk.columns[0].order == Order::Desc);
     }
-    // At most one of each on a column; any further one stays table-level.
-    let unique = t.uniques.iter().enumerate().find(|(i, u)| {
-        !on_column.uniques[*i]
-            && u.name.is_none()
-            && u.on_conflict.is_none()
-            && is_plain_single(&u.columns).is_some_and(|n| same_name(n, &c.name))
-    });
-    if let Some((i, _)) = unique {
-        on_column.uniques[i] = true;
+    if on_column.uniques.by_column[ci].is_some() {
         f.flag("unique", true);
     }
     f.opt("default", c.default.as_deref());
@@ -294,13 +332,7 @@ fn column_fields(t: &Table, c: &Column, on_column: &mut OnColumn) -> Fields {
         f.str("generated", &g.expr);
         f.flag("stored", g.stored);
     }
-    let fk = t.foreign_keys.iter().enumerate().find(|(i, fk)| {
-        !on_column.fks[*i]
-            && fk.name.is_none()
-            && matches!(fk.columns.as_slice(), [one] if same_name(one, &c.name))
-    });
-    if let Some((i, fk)) = fk {
-        on_column.fks[i] = true;
+    if let Some(fk) = on_column.fks.by_column[ci].map(|i| &t.foreign_keys[i]) {
         let r = if fk.ref_columns.is_empty() {
             ref_ident(&fk.ref_table)
         } else {
@@ -310,15 +342,7 @@ fn column_fields(t: &Table, c: &Column, on_column: &mut OnColumn) -> Fields {
         f.str("references", &r);
         f.actions(fk);
     }
-    let check = t.checks.iter().enumerate().find(|(_, ch)| {
-        ch.name.is_none()
-            && ch
-                .column
-                .as_deref()
-                .is_some_and(|cn| same_name(cn, &c.name))
-    });
-    if let Some((i, ch)) = check {
-        on_column.checks[i] = true;
+    if let Some(ch) = on_column.checks.by_column[ci].map(|i| &t.checks[i]) {
         f.str("check", &ch.expr);
     }
     f
