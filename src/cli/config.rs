@@ -274,7 +274,7 @@ mod tests {
         assert_eq!(s.database, dir.path().join("data/app.db"));
         assert_eq!(s.repository, dir.path().join("repo"));
         assert_eq!(s.min_sqlite, (3, 53, 0));
-        assert_eq!(s.model, ModelSource::File(dir.path().join(DEFAULT_MODEL)));
+        assert_eq!(s.model, ModelSource::File(PathBuf::from(DEFAULT_MODEL)));
         std::fs::write(&cfg, "model_command = [\"cargo\", \"run\"]\n").unwrap();
         let s = Settings::resolve(&o, None).unwrap();
         assert_eq!(

@@ -461,7 +461,7 @@ fn open_transaction_on_connection_is_refused() {
     let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
     assert!(matches!(e, Error::OpenTransaction));
     let e = e.to_string();
-    assert!(e.contains("open transaction"), "{e}");
+    assert!(e.contains("inside a transaction"), "{e}");
     conn.execute_batch("ROLLBACK").unwrap();
 }
 
