@@ -167,6 +167,12 @@ pub enum Error {
         version: u64,
         differences: Vec<String>,
     },
+    /// A database pattern (`--databases`) that matches no database.
+    #[error("no database matches `{pattern}`")]
+    NoDatabases { pattern: String },
+    /// A database pattern that is not a glob pattern.
+    #[error("invalid database pattern `{pattern}`: {message}")]
+    BadPattern { pattern: String, message: String },
     /// `source` stopped an upgrade or downgrade after it had done something: `report` says
     /// which versions were applied (the database is at the last one) and where the backup is.
     #[error("{source}")]

@@ -4,7 +4,7 @@
 //! per version, on a connection you lend it.
 //!
 //! One function per use case: [`migrate`] (or [`draft`] then [`Draft::apply`]), [`generate`],
-//! [`upgrade`] / [`downgrade`], [`status`], [`round_trip`] (`dbm test`), [`compare`] (diff and check), [`lint`].
+//! [`upgrade`] / [`downgrade`] (and [`rollout`] over many databases), [`status`], [`round_trip`] (`dbm test`), [`compare`] (diff and check), [`lint`].
 //! The `dbm` command line (feature `cli`, on by default) parses arguments, calls one of them
 //! and prints.
 //!
@@ -43,6 +43,7 @@ mod plan;
 mod precheck;
 mod repository;
 mod risk;
+mod rollout;
 mod script;
 mod sql;
 
@@ -72,6 +73,10 @@ pub use plan::PlanOptions;
 pub use precheck::Offence;
 pub use repository::{Repository, VersionFiles};
 pub use risk::{Hazard, Risk};
+pub use rollout::{
+    rollout, rollout_with, survey, DatabaseReport, Databases, Failure, Goal, Outcome,
+    RolloutOptions, RolloutReport, StopReason, SurveyOptions,
+};
 pub use script::Direction;
 
 /// Prints `schema` as model TOML on stdout ([`Schema::to_toml`]): all that the program behind

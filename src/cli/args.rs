@@ -49,6 +49,51 @@ pub(super) struct ApplyArgs {
     pub(super) timeout: Option<u64>,
 }
 
+/// Many databases instead of one (`upgrade`, `downgrade`, `status`, `check`, `db-version`, `test`).
+#[derive(Debug, clap::Args, Default)]
+pub(super) struct ManyArgs {
+    /// Every database matching GLOB (e.g. 'tenants/*.db'; repeatable) instead of --database.
+    #[arg(long, value_name = "GLOB")]
+    pub(super) databases: Vec<String>,
+    /// Every database listed in FILE, one path per line (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub(super) databases_from: Option<PathBuf>,
+    /// Databases worked on at the same time (default: the number of cores).
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(super) jobs: Option<u64>,
+}
+
+/// How a rollout over many databases goes.
+#[derive(Debug, clap::Args, Default)]
+pub(super) struct RolloutArgs {
+    /// Migrate N databases first; stop if any of them fails.
+    #[arg(long, value_name = "N")]
+    pub(super) canary: Option<usize>,
+    /// Stop starting databases after K failures (default 1).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "continue_on_error")]
+    pub(super) max_failures: Option<u64>,
+    /// Go on whatever fails (the failures are reported at the end).
+    #[arg(long)]
+    pub(super) continue_on_error: bool,
+    /// One JSON object per database on standard output, as each finishes.
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+impl RolloutArgs {
+    /// Refuses rollout flags on a command for one database.
+    pub(super) fn single(&self) -> anyhow::Result<()> {
+        if self.canary.is_some()
+            || self.max_failures.is_some()
+            || self.continue_on_error
+            || self.json
+        {
+            anyhow::bail!("--canary, --max-failures, --continue-on-error and --json apply to many databases: add --databases GLOB or --databases-from FILE");
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub(super) enum Command {
     /// Create the repository (if absent) and put the database under version control at version 0.
@@ -68,18 +113,29 @@ pub(super) enum Command {
         create: bool,
         #[command(flatten)]
         opts: ApplyArgs,
+        #[command(flatten)]
+        many: ManyArgs,
+        #[command(flatten)]
+        rollout: RolloutArgs,
     },
-    /// Downgrade the database to VERSION (default: one step down).
+    /// Downgrade the database to VERSION (default: one step down; required with --databases).
     Downgrade {
         #[arg(allow_hyphen_values = true)]
         version: Option<String>,
         #[command(flatten)]
         opts: ApplyArgs,
+        #[command(flatten)]
+        many: ManyArgs,
+        #[command(flatten)]
+        rollout: RolloutArgs,
     },
     /// Print the repository's latest version.
     Version,
     /// Print the database's version.
-    DbVersion,
+    DbVersion {
+        #[command(flatten)]
+        many: ManyArgs,
+    },
     /// Write a new empty up/down pair for hand-written SQL.
     Script { message: String },
     /// Print the live database's schema as model TOML.
@@ -91,13 +147,22 @@ pub(super) enum Command {
         sql: bool,
     },
     /// Exit 0 when the model and the database match, 1 when they differ (for CI).
-    Check,
+    Check {
+        #[command(flatten)]
+        many: ManyArgs,
+    },
     /// Database version, repository latest, pending versions, edited scripts, drift.
-    Status,
+    Status {
+        #[command(flatten)]
+        many: ManyArgs,
+    },
     /// The applied-scripts history recorded in the database.
     History,
     /// Up to the latest, down to 0 and up again, comparing schemas: from empty, then on an in-memory copy of the data.
-    Test,
+    Test {
+        #[command(flatten)]
+        many: ManyArgs,
+    },
     /// Put an existing database under version control at VERSION (default 0).
     VersionControl {
         #[arg(allow_hyphen_values = true)]

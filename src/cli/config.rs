@@ -28,6 +28,9 @@ pub struct ConfigFile {
     pub backup: Option<BackupPolicy>,
     /// How long to wait for another migrator's lock, in seconds.
     pub lock_timeout: Option<u64>,
+    /// Glob patterns of the databases `upgrade`, `downgrade`, `status`, `check`,
+    /// `db-version` and `test` work on (unless `--database` or `DATABASE_URL` names one).
+    pub databases: Option<Vec<String>>,
 }
 
 /// Values given on the command line (highest precedence).
@@ -70,6 +73,9 @@ pub struct Settings {
     pub backup: BackupPolicy,
     /// Seconds to wait for another migrator's lock.
     pub lock_timeout: u64,
+    /// The file's `databases` patterns, relative ones under the file's folder; empty when
+    /// the database is named by a flag or `DATABASE_URL`.
+    pub databases: Vec<String>,
 }
 
 /// `sqlite:///app.db` → `app.db`, `sqlite:////abs/app.db` → `/abs/app.db`; plain paths pass.
@@ -132,6 +138,22 @@ impl Settings {
         };
         let file = file.unwrap_or_default();
         let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let named =
+            o.database.is_some() || env_database_url.as_ref().is_some_and(|s| !s.is_empty());
+        let databases = match &file.databases {
+            Some(patterns) if !named => patterns
+                .iter()
+                .map(
+                    |p| match Path::new(p).is_absolute() || base.as_os_str().is_empty() {
+                        true => p.clone(),
+                        false => {
+                            format!("{}/{p}", glob::Pattern::escape(&base.display().to_string()))
+                        }
+                    },
+                )
+                .collect(),
+            _ => vec![],
+        };
         let database = match (
             &o.database,
             env_database_url.filter(|s| !s.is_empty()),
@@ -173,6 +195,7 @@ impl Settings {
             min_sqlite,
             backup: file.backup.unwrap_or_default(),
             lock_timeout: file.lock_timeout.unwrap_or(30),
+            databases,
         })
     }
 }

@@ -5,6 +5,7 @@
 mod args;
 mod change;
 mod config;
+mod many;
 mod read;
 
 use crate::model::{file as model_file, Schema};
@@ -57,6 +58,53 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
         }
     }
     let ctx = Ctx { settings, model };
+    let database_flag = cli.database.is_some();
+    let many = |m: &args::ManyArgs| many::Targets::of(&ctx, m, database_flag);
+    match &cli.command {
+        Command::Upgrade {
+            version,
+            create,
+            opts,
+            many: m,
+            rollout,
+        } => match many(m)? {
+            Some(_) if *create => {
+                bail!("--create makes one database: give --database instead of --databases")
+            }
+            Some(t) => return many::rollout(&ctx, &t, version.as_deref(), true, opts, rollout),
+            None => rollout.single()?,
+        },
+        Command::Downgrade {
+            version,
+            opts,
+            many: m,
+            rollout,
+        } => match many(m)? {
+            Some(t) => return many::rollout(&ctx, &t, version.as_deref(), false, opts, rollout),
+            None => rollout.single()?,
+        },
+        Command::DbVersion { many: m } => {
+            if let Some(t) = many(m)? {
+                return many::db_version(&ctx, &t);
+            }
+        }
+        Command::Status { many: m } => {
+            if let Some(t) = many(m)? {
+                return many::status(&ctx, &t);
+            }
+        }
+        Command::Check { many: m } => {
+            if let Some(t) = many(m)? {
+                return many::check(&ctx, &t);
+            }
+        }
+        Command::Test { many: m } => {
+            if let Some(t) = many(m)? {
+                return many::test(&ctx, &t);
+            }
+        }
+        _ => {}
+    }
     match cli.command {
         Command::Create => change::create(&ctx),
         Command::Migrate { message } => change::migrate(&ctx, message.as_deref()),
@@ -64,19 +112,22 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
             version,
             create,
             opts,
+            ..
         } => change::upgrade(&ctx, version.as_deref(), create, &opts),
-        Command::Downgrade { version, opts } => change::downgrade(&ctx, version.as_deref(), &opts),
+        Command::Downgrade { version, opts, .. } => {
+            change::downgrade(&ctx, version.as_deref(), &opts)
+        }
         Command::Script { message } => change::script(&ctx, &message),
         Command::VersionControl { version } => change::version_control(&ctx, version.as_deref()),
         Command::DropVersionControl => change::drop_version_control(&ctx),
         Command::Version => read::version(&ctx),
-        Command::DbVersion => read::db_version(&ctx),
+        Command::DbVersion { .. } => read::db_version(&ctx),
         Command::CreateModel => read::create_model(&ctx),
         Command::Diff { sql } => read::diff(&ctx, false, sql),
-        Command::Check => read::diff(&ctx, true, false),
-        Command::Status => read::status(&ctx),
+        Command::Check { .. } => read::diff(&ctx, true, false),
+        Command::Status { .. } => read::status(&ctx),
         Command::History => read::history(&ctx),
-        Command::Test => read::test(&ctx),
+        Command::Test { .. } => read::test(&ctx),
         Command::Lint { versions, json } => read::lint(&ctx, &versions, json),
     }
 }
