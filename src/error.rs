@@ -130,6 +130,13 @@ pub enum Error {
         sql: String,
         message: String,
     },
+    /// A script that does not lex, so it cannot be split into statements: none of it ran.
+    #[error("{}: line {line}: {reason}; the script cannot be split into statements, so none of it was run", file.display())]
+    Unsplittable {
+        file: PathBuf,
+        line: usize,
+        reason: &'static str,
+    },
     /// The script left foreign-key violations; the step was rolled back.
     #[error("{}: foreign key violations after the script, rolled back: {}", file.display(), violations.iter().map(|(t, n)| format!("{t} ({n} rows)")).collect::<Vec<_>>().join(", "))]
     ForeignKeys {

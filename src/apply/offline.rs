@@ -6,8 +6,8 @@
 use super::control::{history_ddl, HISTORY_TABLE, UTC_NOW};
 use super::pending;
 use crate::error::{Error, Result};
+use crate::exec::statements;
 use crate::repository::{checksum, Repository};
-use crate::script::split;
 use crate::sql::{ident, literal};
 
 /// The SQL that takes a database from version `from` to `to` (upgrade or downgrade).
@@ -58,10 +58,10 @@ pub(crate) fn offline_sql(repo: &Repository, from: u64, to: u64) -> Result<Strin
             "INSERT INTO {guard} (expected_version) SELECT coalesce((SELECT version = {a} FROM {control} WHERE repository_id = {repo_id}), 0);\n"
         ));
         let body = sql.trim_end();
+        // What `upgrade` refuses (text that does not split, transaction control) is
+        // refused here too, before anything is printed.
+        let terminated = statements(body, path)?.last().is_some_and(|s| s.terminated);
         out.push_str(body);
-        let terminated = split(body)
-            .and_then(|s| s.last().map(|s| s.terminated))
-            .unwrap_or(false);
         // A trailing `-- comment` line would swallow a `;` on the same line.
         out.push_str(if terminated { "\n" } else { "\n;\n" });
         out.push_str(&format!(
