@@ -90,3 +90,65 @@ fn status_does_not_replay_an_edited_script() {
         "status ran the edited script:\n{out}"
     );
 }
+
+/// Runs `sql` in the `sqlite3` shell on `db` (with `-bail` when `bail`).
+fn sqlite3(db: &std::path::Path, sql: &str, bail: bool) -> std::process::Output {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new("sqlite3");
+    if bail {
+        cmd.arg("-bail");
+    }
+    let mut child = cmd
+        .arg(db)
+        .current_dir(db.parent().unwrap())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the sqlite3 shell (apt-get install sqlite3)");
+    let _ = child.stdin.take().unwrap().write_all(sql.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+/// Item 8: a script file name with a newline and a `sqlite3` dot-command in it is refused
+/// (it used to be pasted raw into the offline SQL's comments, where `.shell` ran a command),
+/// and names from the model reach the headers of generated scripts escaped.
+#[test]
+fn names_with_control_characters_never_reach_offline_sql_raw() {
+    let p = blog_project();
+    let evil = "003_x\n.shell touch PWNED\n";
+    for ext in ["up", "down"] {
+        p.write(
+            &format!("db_repository/versions/{evil}.{ext}.sql"),
+            "SELECT 1;\n",
+        );
+    }
+    for args in [&["upgrade", "--sql"][..], &["upgrade"], &["status"]] {
+        let err = p.refused(args, &["control characters"]);
+        assert!(!err.contains("\n.shell"), "{err}");
+    }
+    for ext in ["up", "down"] {
+        std::fs::remove_file(p.path(&format!("db_repository/versions/{evil}.{ext}.sql"))).unwrap();
+    }
+    // A table named with a newline: the migration's header names it on one comment line.
+    let model = format!(
+        "{}\n[tables.\"t\\n.shell touch PWNED2\\n\"]\ncolumns = [{{ name = \"id\", type = \"integer\" }}]\n",
+        p.read("m2.toml")
+    );
+    p.write("m3.toml", &model);
+    p.ok(&["--model", "m3.toml", "migrate"]);
+    p.ok(&["downgrade"]);
+    let up = p.read(&format!(
+        "db_repository/versions/{}",
+        script_of(&p, 3, "up")
+    ));
+    assert!(
+        up.contains("--   + table t\\u{a}.shell touch PWNED2"),
+        "{up}"
+    );
+    let sql = p.ok(&["upgrade", "--sql"]);
+    let out = sqlite3(&p.path("app.db"), &sql, true);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!p.path("PWNED").exists() && !p.path("PWNED2").exists());
+    assert_eq!(p.version(), Some(3));
+}

@@ -8,6 +8,7 @@ use super::pending;
 use crate::error::{Error, Result};
 use crate::exec::statements;
 use crate::repository::{checksum, Repository};
+use crate::script::header::one_line;
 use crate::sql::{ident, literal};
 
 /// The SQL that takes a database from version `from` to `to` (upgrade or downgrade).
@@ -24,11 +25,12 @@ pub(crate) fn offline_sql(repo: &Repository, from: u64, to: u64) -> Result<Strin
     }
     let control = ident(&repo.version_table);
     let repo_id = literal(&repo.repository_id);
+    let repo_id_comment = one_line(&repo_id);
     let guard = "temp.dbm_offline_guard";
     let mut out = String::new();
     let verb = if to > from { "upgrade" } else { "downgrade" };
     out.push_str(&format!(
-        "-- dbm offline {verb} of repository {repo_id} from version {from} to {to}.\n\
+        "-- dbm offline {verb} of repository {repo_id_comment} from version {from} to {to}.\n\
          -- Run with: sqlite3 -bail DATABASE < this-file.sql\n\
          -- A failing guard stops with \"CHECK constraint failed: ...\" and rolls that version back.\n\n"
     ));
@@ -47,10 +49,14 @@ pub(crate) fn offline_sql(repo: &Repository, from: u64, to: u64) -> Result<Strin
             message: e.to_string(),
         })?;
         let sum = checksum(sql.as_bytes());
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        // `versions()` refuses control characters in names; escaped again here because a
+        // comment line that a newline ended would be read by the shell as a command.
+        let name = one_line(
+            &path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
         out.push_str(&format!(
             "\n-- {name}: version {a} -> {b}\nPRAGMA foreign_keys=OFF;\nBEGIN IMMEDIATE;\n"
         ));
