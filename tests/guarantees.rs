@@ -152,3 +152,56 @@ fn names_with_control_characters_never_reach_offline_sql_raw() {
     assert!(!p.path("PWNED").exists() && !p.path("PWNED2").exists());
     assert_eq!(p.version(), Some(3));
 }
+
+/// Item 7: offline SQL is replay-safe however the shell runs it (the `sqlite3` default goes on
+/// after an error); it leaves nothing in a database that is not under version control; its
+/// guard compares the applied scripts' checksums, not only the version number.
+#[test]
+fn offline_sql_is_replay_safe_and_guards_checksums() {
+    let p = blog_project();
+    p.ok(&["downgrade", "1"]);
+    let sql = p.ok(&["upgrade", "--sql"]);
+    // Twice, without -bail: the second run is refused and changes nothing.
+    let first = sqlite3(&p.path("app.db"), &sql, false);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(p.version(), Some(2));
+    let after_first = (snapshot(&p.path("app.db")), history_rows(&p.path("app.db")));
+    let second = sqlite3(&p.path("app.db"), &sql, false);
+    assert!(!second.status.success());
+    assert!(
+        stderr(&second).contains("not at the expected version"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(
+        (snapshot(&p.path("app.db")), history_rows(&p.path("app.db"))),
+        after_first
+    );
+
+    // An unmanaged database: refused, and no control table is left behind.
+    let bare = p.build_db("bare.db", "CREATE TABLE keep (x);");
+    let before = p.bytes("bare.db");
+    let out = sqlite3(&bare, &sql, false);
+    assert!(!out.status.success());
+    assert_eq!(p.bytes("bare.db"), before, "the unmanaged database changed");
+
+    // SQL written at version 1; then the database goes to 0 and back to 1 through an
+    // edited 001 (same version number, another script), and the file is restored.
+    p.ok(&["downgrade", "1"]);
+    let sql = p.ok(&["upgrade", "--sql"]);
+    p.ok(&["downgrade", "0"]);
+    let path = format!("db_repository/versions/{}", script_of(&p, 1, "up"));
+    let text = p.read(&path);
+    p.write(&path, &format!("{text}\nCREATE TABLE extra (x);\n"));
+    p.ok(&["upgrade", "1"]);
+    p.write(&path, &text);
+    let before = p.bytes("app.db");
+    let out = sqlite3(&p.path("app.db"), &sql, false);
+    assert!(
+        stderr(&out).contains("applied scripts changed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(p.bytes("app.db"), before);
+    assert_eq!(p.version(), Some(1));
+}
