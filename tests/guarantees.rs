@@ -29,7 +29,7 @@ fn scripts_that_cannot_be_split_are_refused_whole() {
         (format!("{commit_then}SELECT $;\n"), "line 4"),
         (format!("{commit_then}SELECT 1 # 2;\n"), "line 4"),
         (format!("{commit_then}/* open comment\nSELECT 1;\n"), "line 4"),
-        (format!("INSERT INTO user(nickname) VALUES ('a');\nCOMMIT;\nUPDATE migrate_version SET version = 3;\n/*\n"), "line 4"),
+        ("INSERT INTO user(nickname) VALUES ('a');\nCOMMIT;\nUPDATE migrate_version SET version = 3;\n/*\n".to_string(), "line 4"),
     ];
     for (text, line) in cases {
         p.write(&format!("db_repository/versions/{up}"), text);
