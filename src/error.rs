@@ -130,6 +130,13 @@ pub enum Error {
         sql: String,
         message: String,
     },
+    /// A script that does not lex, so it cannot be split into statements: none of it ran.
+    #[error("{}: line {line}: {reason}; the script cannot be split into statements, so none of it was run", file.display())]
+    Unsplittable {
+        file: PathBuf,
+        line: usize,
+        reason: &'static str,
+    },
     /// The script left foreign-key violations; the step was rolled back.
     #[error("{}: foreign key violations after the script, rolled back: {}", file.display(), violations.iter().map(|(t, n)| format!("{t} ({n} rows)")).collect::<Vec<_>>().join(", "))]
     ForeignKeys {
@@ -261,6 +268,9 @@ pub enum RepositoryError {
 pub enum ScriptProblem {
     #[error("{}: not a version script name (expected NNN_slug.up.sql or NNN_slug.down.sql, NNN >= 1)", file.display())]
     BadName { file: PathBuf },
+    /// A script name holding control characters (a newline, a carriage return...).
+    #[error("{:?}: a script name may not hold control characters", file.display().to_string())]
+    UnsafeName { file: PathBuf },
     #[error("version {version} is claimed by more than one script (two branches merged? renumber one): {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "))]
     Duplicate { version: u64, files: Vec<PathBuf> },
     #[error("version {version}: up and down scripts have different names: {} and {}", up.display(), down.display())]

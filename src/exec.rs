@@ -7,7 +7,9 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
+use crate::script::split::Stmt;
 use crate::script::{classify, split, StatementKind};
+use crate::sql::lex_error;
 
 fn script_err(file: &Path, statement: usize, line: usize, sql: &str, message: String) -> Error {
     Error::Script {
@@ -19,26 +21,39 @@ fn script_err(file: &Path, statement: usize, line: usize, sql: &str, message: St
     }
 }
 
-/// Runs `sql` on `conn`, which must be inside a transaction: each statement is stepped to
-/// completion (some ALTERs return rows); transaction control is refused, and so is a
-/// statement that ends the transaction.
-pub(crate) fn run_script(conn: &Connection, sql: &str, file: &Path) -> Result<()> {
+/// The statements of a script that may run in a version's transaction: text that cannot
+/// be split into statements is refused as a whole (never handed to SQLite in one batch,
+/// where a `COMMIT` inside would escape the checks below), and so is transaction control.
+/// Apply, the replays and the offline SQL all go through here.
+pub(crate) fn statements<'a>(sql: &'a str, file: &Path) -> Result<Vec<Stmt<'a>>> {
     let Some(stmts) = split(sql) else {
-        return conn
-            .execute_batch(sql)
-            .map_err(|e| script_err(file, 1, 1, sql.trim(), e.to_string()));
+        let (line, reason) = lex_error(sql).unwrap_or((1, "unreadable text"));
+        return Err(Error::Unsplittable {
+            file: file.to_path_buf(),
+            line,
+            reason,
+        });
     };
     for (i, s) in stmts.iter().enumerate() {
-        let n = i + 1;
         if let StatementKind::TransactionControl(word) = classify(s) {
             return Err(script_err(
                 file,
-                n,
+                i + 1,
                 s.line,
                 s.text,
                 format!("{word} is not allowed in a migration script: dbm runs each version in its own transaction"),
             ));
         }
+    }
+    Ok(stmts)
+}
+
+/// Runs `sql` on `conn`, which must be inside a transaction: each statement is stepped to
+/// completion (some ALTERs return rows); transaction control is refused, and so is a
+/// statement that ends the transaction.
+pub(crate) fn run_script(conn: &Connection, sql: &str, file: &Path) -> Result<()> {
+    for (i, s) in statements(sql, file)?.iter().enumerate() {
+        let n = i + 1;
         let run = || -> rusqlite::Result<()> {
             match conn.prepare(s.text) {
                 Ok(mut stmt) => {

@@ -12,10 +12,20 @@ use crate::exec::run_script;
 use crate::inspect::inspect;
 use crate::model::{ddl, Reserved, Schema};
 
-/// An empty in-memory database with foreign keys off (scripts run as apply runs them).
+/// An empty in-memory database with foreign keys off (scripts run as apply runs them),
+/// sandboxed: see [`sandboxed`].
 pub(crate) fn scratch() -> Result<Connection> {
-    let conn = Connection::open_in_memory()?;
+    let conn = sandboxed()?;
     conn.execute_batch("PRAGMA foreign_keys=OFF")?;
+    Ok(conn)
+}
+
+/// An in-memory database that cannot reach a file: with `SQLITE_LIMIT_ATTACHED` at 0 no
+/// `ATTACH` (and so no `VACUUM INTO`, which attaches its target) can run, so a replayed
+/// script or a model's view text cannot write the live database or anywhere else.
+pub(crate) fn sandboxed() -> Result<Connection> {
+    let conn = Connection::open_in_memory()?;
+    conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)?;
     Ok(conn)
 }
 
@@ -67,7 +77,7 @@ fn kind_name(kind: &str) -> &'static str {
 
 /// An in-memory copy of the whole database, rows included (the original is only read).
 pub(crate) fn data_copy(conn: &Connection) -> Result<Connection> {
-    let mut copy = Connection::open_in_memory()?;
+    let mut copy = sandboxed()?;
     {
         let backup = rusqlite::backup::Backup::new(conn, &mut copy)?;
         backup.run_to_completion(256, std::time::Duration::from_millis(0), None)?;

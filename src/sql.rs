@@ -70,6 +70,35 @@ pub(crate) fn tokens(sql: &str) -> Option<Vec<Tok<'_>>> {
     }
 }
 
+/// Where and why SQL text does not lex (`None` when it does): the 1-based line and what
+/// is wrong there, for errors that must name the line of a script that cannot be split.
+pub(crate) fn lex_error(sql: &str) -> Option<(usize, &'static str)> {
+    use sqlite3_parser::lexer::sql::Error as E;
+    let mut s = Scanner::new(Tokenizer::new());
+    let input = sql.as_bytes();
+    loop {
+        match s.scan(input) {
+            Ok((_, Some(_), _)) => {}
+            Ok((_, None, _)) => return None,
+            Err(e) => {
+                let (pos, what) = match &e {
+                    E::UnterminatedLiteral(p) => (p, "unterminated string or quoted name"),
+                    E::UnterminatedBracket(p) => (p, "unterminated [bracketed name]"),
+                    E::UnterminatedBlockComment(p) => (p, "unterminated /* comment"),
+                    E::BadVariableName(p) => (p, "bad parameter name"),
+                    E::BadNumber(p) | E::MalformedHexInteger(p) => (p, "malformed number"),
+                    E::MalformedBlobLiteral(p) => (p, "malformed blob literal"),
+                    E::ExpectedEqualsSign(p) => (p, "`!` without `=`"),
+                    E::UnrecognizedToken(p) | E::ParserError(_, p) => (p, "unrecognized token"),
+                    _ => (&None, "unreadable text"),
+                };
+                let line = pos.as_ref().map_or(1, |p| p.line);
+                return Some((line, what));
+            }
+        }
+    }
+}
+
 fn is_identifier_like(t: &Tok<'_>) -> bool {
     let first = t.text.as_bytes().first().copied().unwrap_or(b' ');
     matches!(first, b'"' | b'`' | b'[')

@@ -240,7 +240,7 @@ pub fn upgrade_sql(
         None => 0,
     };
     let target = upgrade_target(from, repo.latest()?, target)?;
-    offline::offline_sql(repo, from, target)
+    offline::offline_sql(repo, from, target, allow_modified)
 }
 
 /// The SQL that [`downgrade`] would run, for `sqlite3 -bail DB < file`.
@@ -251,7 +251,7 @@ pub fn downgrade_sql(
     allow_modified: bool,
 ) -> Result<String> {
     let from = check_applied(conn, repo, allow_modified)?;
-    offline::offline_sql(repo, from, downgrade_target(from, target)?)
+    offline::offline_sql(repo, from, downgrade_target(from, target)?, allow_modified)
 }
 
 #[cfg(test)]

@@ -125,7 +125,7 @@ pub(super) fn status(ctx: &Ctx) -> Result<ExitCode> {
     match s.drift {
         Drift::None => println!("drift:      none (the schema is what the applied scripts make)"),
         Drift::Unknown { file, error } => println!(
-            "drift:      unknown (replaying the scripts failed at {}: {error})",
+            "drift:      unknown (replaying the scripts stopped at {}: {error})",
             ctx.display_path(&file)
         ),
         Drift::Differs(lines) => {

@@ -12,7 +12,7 @@ use crate::diff::differences;
 use crate::error::{Error, Result};
 use crate::inspect::inspect;
 use crate::model::{Reserved, Schema};
-use crate::normalize::data_copy;
+use crate::normalize::{data_copy, sandboxed};
 use crate::repository::Repository;
 
 /// Progress of a round trip, as it happens.
@@ -39,7 +39,7 @@ pub fn round_trip(
     // 1. The scripts alone, from an empty database: every version's schema is recorded on
     //    the way up, and every down and second up must give it back exactly.
     let mut refs = BTreeMap::new();
-    let mut empty = Connection::open_in_memory()?;
+    let mut empty = sandboxed()?;
     version_control(&empty, repo, 0)?;
     up_down_up(
         &mut empty, repo, &reserved, latest, &mut refs, "scripts", on_event,

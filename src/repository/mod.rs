@@ -218,6 +218,14 @@ impl Repository {
         // version -> (ups, downs) as (slug, file name)
         let mut by_version: BTreeMap<u64, (Vec<Named>, Vec<Named>)> = BTreeMap::new();
         for name in &names {
+            // A name reaches messages, offline SQL and its comments: no control characters
+            // (a newline in it could start a `sqlite3` dot-command line).
+            if name.chars().any(char::is_control) {
+                problems.push(ScriptProblem::UnsafeName {
+                    file: dir.join(name),
+                });
+                continue;
+            }
             match parse_script_name(name) {
                 Some((version, slug, up)) => {
                     let e = by_version.entry(version).or_default();

@@ -36,6 +36,36 @@ pub(crate) fn lines(
     entries: &[Entry],
     notes: &[String],
 ) -> Vec<String> {
+    let mut out = header_lines(version, direction, entries, notes);
+    // Names in the changes come from the model: each header line stays one comment line.
+    for line in &mut out {
+        *line = one_line(line);
+    }
+    out
+}
+
+/// `s` with control characters (newlines included) written as escapes.
+pub(crate) fn one_line(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn header_lines(
+    version: u64,
+    direction: Direction,
+    entries: &[Entry],
+    notes: &[String],
+) -> Vec<String> {
     let mut out = vec![title(version, direction), GENERATED.to_string()];
     if entries.iter().any(|e| {
         e.hazard

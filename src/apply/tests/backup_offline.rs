@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// The offline SQL without its first line (`.bail on`, a shell command), for rusqlite.
+fn offline_sql(repo: &Repository, from: u64, to: u64) -> Result<String> {
+    crate::apply::offline_sql(repo, from, to, false).map(|s| s.replacen(".bail on\n", "", 1))
+}
+
 #[test]
 fn backups_only_for_destructive_steps() {
     let f = standard();
