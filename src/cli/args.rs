@@ -52,7 +52,7 @@ pub(super) enum Command {
     /// Diff the model against the database, write the next up/down scripts, apply the up script.
     Migrate {
         /// Describes the migration; its slug names the files.
-        #[arg(short, long)]
+        #[arg(short, long, value_parser = one_line)]
         message: Option<String>,
     },
     /// Upgrade the database to VERSION (default: the latest).
@@ -77,7 +77,10 @@ pub(super) enum Command {
     /// Print the database's version.
     DbVersion,
     /// Write a new empty up/down pair for hand-written SQL.
-    Script { message: String },
+    Script {
+        #[arg(value_parser = one_line)]
+        message: String,
+    },
     /// Print the live database's schema as model TOML.
     CreateModel,
     /// Print the differences between the model and the database (exit 0).
@@ -109,6 +112,19 @@ pub(super) enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A migration message: one line of text. It becomes a file name's slug and a comment line
+/// of the script's header, where a newline would end the comment and turn the rest of the
+/// message into live SQL; refusing it says so, where rewriting it would silently change it.
+fn one_line(s: &str) -> Result<String, String> {
+    match s.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!(
+            "a message must be one line of text; it contains the control character {:?} (U+{:04X})",
+            c, c as u32
+        )),
+        None => Ok(s.to_string()),
+    }
 }
 
 /// A version number from the command line, with a clear error for what is not one.

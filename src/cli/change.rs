@@ -188,12 +188,14 @@ pub(super) fn downgrade(ctx: &Ctx, version: Option<&str>, a: &ApplyArgs) -> Resu
 pub(super) fn script(ctx: &Ctx, message: &str) -> Result<ExitCode> {
     let repo = ctx.repo()?;
     let next = repo.latest()? + 1;
+    // The parser refuses a message with control characters; commenting every line as well
+    // keeps a message from ever reaching the template as SQL.
+    let title = message.lines().collect::<Vec<_>>().join("\n--   ");
     let up = format!(
-        "-- dbm migration {next:03} (up): {message}\n-- Hand-written SQL: it runs in one transaction with the version update.\n\n"
+        "-- dbm migration {next:03} (up): {title}\n-- Hand-written SQL: it runs in one transaction with the version update.\n\n"
     );
-    let down = format!(
-        "-- dbm migration {next:03} (down): {message}\n-- Undo what the up script does.\n\n"
-    );
+    let down =
+        format!("-- dbm migration {next:03} (down): {title}\n-- Undo what the up script does.\n\n");
     let files = repo.write_version(message, &up, &down)?;
     println!("New script saved as {}", ctx.display_path(&files.up));
     println!("and {}", ctx.display_path(&files.down));
