@@ -150,9 +150,13 @@ pub enum Error {
     /// `PRAGMA foreign_keys = OFF` did not take.
     #[error("could not switch foreign keys off on this connection")]
     ForeignKeysStayOn,
-    /// Another connection held the write lock for longer than the busy timeout.
-    #[error("database is locked by another migrator (waited {waited_secs} s)")]
-    Locked { waited_secs: u64 },
+    /// Another connection held a lock for longer than the lock timeout allowed: `waited_secs`
+    /// is how long dbm waited in all, `holder` who kept it from going on.
+    #[error("{}", locked(*holder, *waited_secs))]
+    Locked {
+        waited_secs: u64,
+        holder: LockHolder,
+    },
     /// The copy before a destructive step failed.
     #[error("backup to {} failed: {message}", path.display())]
     Backup { path: PathBuf, message: String },
@@ -178,6 +182,24 @@ pub enum Error {
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Who held the lock a step waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockHolder {
+    /// Another writer (a migrator, or an app in a write transaction) held the write lock.
+    Writer,
+    /// dbm held the write lock, but a reader's open read transaction kept it from writing
+    /// the file (rollback-journal mode: a cache spill or COMMIT needs every reader gone).
+    Reader,
+}
+
+fn locked(holder: LockHolder, waited: u64) -> String {
+    match holder {
+        LockHolder::Writer => format!("database is locked by another writer (a migrator or an app's write transaction); dbm waited {waited} s for it and changed nothing"),
+        LockHolder::Reader => format!("database is locked by a reader: another connection kept a read transaction open, so dbm could not write its changes; dbm waited {waited} s in all and rolled the step back"),
+    }
 }
 
 fn wrong_direction(current: u64, target: u64, upgrade: bool) -> String {
@@ -207,10 +229,16 @@ impl fmt::Display for ModifiedScript {
             "{} (version {}: applied with checksum {}, now {})",
             self.file.display(),
             self.version,
-            &self.recorded[..self.recorded.len().min(12)],
-            &self.now[..self.now.len().min(12)]
+            short_checksum(&self.recorded),
+            short_checksum(&self.now)
         )
     }
+}
+
+/// The first 12 characters of a checksum: read from `migrate_history`, it may hold anything
+/// someone wrote there, so it is cut at a character, not a byte.
+fn short_checksum(sum: &str) -> String {
+    sum.chars().take(12).collect()
 }
 
 /// What is wrong with a repository folder.
@@ -290,10 +318,11 @@ pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
 }
 
 /// A busy error as [`Error::Locked`] after waiting `waited`; anything else as it is.
-pub(crate) fn map_busy(e: rusqlite::Error, waited: Duration) -> Error {
+pub(crate) fn map_busy(e: rusqlite::Error, waited: Duration, holder: LockHolder) -> Error {
     if is_busy(&e) {
         Error::Locked {
             waited_secs: waited.as_millis().div_ceil(1000) as u64,
+            holder,
         }
     } else {
         Error::Sqlite(e)

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::error::{Error, Result};
+use crate::error::{is_busy, Error, Result};
 use crate::script::{classify, split, StatementKind};
 
 fn script_err(file: &Path, statement: usize, line: usize, sql: &str, message: String) -> Error {
@@ -50,7 +50,11 @@ pub(crate) fn run_script(conn: &Connection, sql: &str, file: &Path) -> Result<()
                 Err(e) => Err(e),
             }
         };
-        run().map_err(|e| script_err(file, n, s.line, s.text, e.to_string()))?;
+        run().map_err(|e| match is_busy(&e) {
+            // Another connection's lock, not the script's fault: the caller names the holder.
+            true => Error::Sqlite(e),
+            false => script_err(file, n, s.line, s.text, e.to_string()),
+        })?;
         if conn.is_autocommit() {
             return Err(script_err(
                 file,

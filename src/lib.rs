@@ -51,7 +51,9 @@ pub use apply::{
     BackupPolicy, HistoryRow, PendingStep, Step, StepOutcome, HISTORY_TABLE,
 };
 pub use diff::Described;
-pub use error::{Error, ModelError, ModifiedScript, RepositoryError, Result, ScriptProblem};
+pub use error::{
+    Error, LockHolder, ModelError, ModifiedScript, RepositoryError, Result, ScriptProblem,
+};
 pub use model::builder::{col, table, ColumnBuilder, SchemaBuilder, TableBuilder};
 pub use model::{Reserved, Schema};
 pub use ops::compare::{compare, Comparison};

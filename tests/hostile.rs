@@ -38,3 +38,128 @@ fn a_message_never_becomes_sql() {
     let lint = p.ok(&["lint", "3"]);
     assert!(lint.contains(":2: destructive: drops table user"), "{lint}");
 }
+
+/// Runs dbm with its stdout a pipe whose reader has already gone (`dbm … | head -0`).
+fn with_closed_stdout(p: &Project, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dbm"))
+        .current_dir(p.dir.path())
+        .env_remove("DATABASE_URL")
+        .args(["--database", "app.db", "--repository", "db_repository"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn dbm");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait dbm");
+    (out.status.code(), stderr(&out))
+}
+
+#[test]
+fn a_closed_stdout_after_the_work_is_not_an_error() {
+    let p = project();
+    p.ok(&["downgrade", "1", "--no-backup"]);
+    for args in [&["status"][..], &["history"], &["lint"], &["create-model"]] {
+        let (code, err) = with_closed_stdout(&p, args);
+        assert_eq!(code, Some(0), "dbm {args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // The upgrade commits, then cannot print: the exit code reports the work, which was done.
+    let (code, err) = with_closed_stdout(&p, &["upgrade", "--no-backup"]);
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+    assert_eq!(p.version(), Some(2));
+}
+
+#[test]
+fn huge_numbers_and_odd_history_rows_do_not_panic() {
+    let p = project();
+    for t in ["99999999999", "99999999999999999999999", "2147484"] {
+        for cmd in ["upgrade", "downgrade"] {
+            let err = p.refused(&[cmd, "--timeout", t], &["too long", "2147483"]);
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+    p.write(
+        "dbm.toml",
+        "database = \"app.db\"\nrepository = \"db_repository\"\nlock_timeout = 3000000\n",
+    );
+    for cmd in [&["status"][..], &["upgrade"], &["db-version"], &["migrate"]] {
+        let all = [&["--config", "dbm.toml"][..], cmd].concat();
+        let out = p.dbm_raw(&all);
+        assert_eq!(out.status.code(), Some(2), "dbm {all:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("lock_timeout 3000000 is too long"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // The longest wait SQLite can hold is accepted.
+    p.write("dbm.toml", "lock_timeout = 2147483\n");
+    p.ok(&["--config", "dbm.toml", "db-version"]);
+    // A checksum someone wrote into the history, cut at a character, not a byte.
+    p.conn("app.db")
+        .execute_batch("UPDATE migrate_history SET checksum = 'ééééééééééééé'")
+        .unwrap();
+    assert!(p.ok(&["history"]).contains("sha256:éééééééééééé"));
+    let err = p.refused(
+        &["downgrade"],
+        &["changed since they were applied", "éééééééééééé"],
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Fills `big` with ~40 MB in 20 statements: far more than the page cache holds, so SQLite
+/// tries to spill the cache to the file again and again inside the transaction (each try
+/// needs every reader gone, in rollback-journal mode).
+fn big_up() -> String {
+    let mut s = "CREATE TABLE big (id INTEGER PRIMARY KEY, b BLOB);\n".to_string();
+    for _ in 0..20 {
+        s.push_str("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000)\nINSERT INTO big (b) SELECT randomblob(400) FROM c;\n");
+    }
+    s
+}
+
+#[test]
+fn the_lock_timeout_bounds_the_whole_wait_behind_a_reader() {
+    let p = project();
+    p.ok(&["script", "big"]);
+    p.write("db_repository/versions/003_big.up.sql", &big_up());
+    p.write(
+        "db_repository/versions/003_big.down.sql",
+        "DROP TABLE big;\n",
+    );
+    let journal: String = p
+        .conn("app.db")
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(journal, "delete", "rollback-journal mode");
+    // An app holds a read transaction open (in this process: dbm is another one).
+    let reader = p.conn("app.db");
+    reader
+        .execute_batch("BEGIN; SELECT count(*) FROM user;")
+        .unwrap();
+    let timeout = 1;
+    let started = std::time::Instant::now();
+    let out = p.dbm(&["upgrade", "--no-backup", "--timeout", &timeout.to_string()]);
+    let waited = started.elapsed();
+    reader.execute_batch("COMMIT").unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    // Each try used to wait the full timeout, then COMMIT again (here 14 s and more for 1 s).
+    assert!(
+        waited < std::time::Duration::from_secs(3 * timeout + 5),
+        "waited {waited:?} for --timeout {timeout}: {err}"
+    );
+    assert!(err.contains("locked by a reader"), "{err}");
+    let said: u64 = err
+        .split("dbm waited ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("says how long it waited: {err}"));
+    assert!((1..=timeout + 1).contains(&said), "{err}");
+    assert_eq!(p.version(), Some(2), "rolled back");
+    // Without the reader the same upgrade goes through.
+    p.ok(&["upgrade", "--no-backup", "--timeout", "2"]);
+    assert_eq!(p.version(), Some(3));
+}

@@ -40,8 +40,8 @@ pub(super) struct ApplyArgs {
     /// Never take a backup, even before destructive steps.
     #[arg(long)]
     pub(super) no_backup: bool,
-    /// Seconds to wait for another migrator's lock.
-    #[arg(long, value_name = "SECONDS")]
+    /// Seconds to wait, in all, for other connections' locks.
+    #[arg(long, value_name = "SECONDS", value_parser = timeout_secs)]
     pub(super) timeout: Option<u64>,
 }
 
@@ -125,6 +125,16 @@ fn one_line(s: &str) -> Result<String, String> {
         )),
         None => Ok(s.to_string()),
     }
+}
+
+fn timeout_secs(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let secs = match t.parse::<u64>() {
+        Ok(n) => n,
+        Err(_) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => u64::MAX,
+        Err(_) => return Err(format!("`{s}` is not a whole number of seconds")),
+    };
+    super::config::check_lock_timeout(secs, "--timeout").map_err(|e| e.to_string())
 }
 
 /// A version number from the command line, with a clear error for what is not one.

@@ -10,9 +10,9 @@ use std::process::ExitCode;
 pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
     let (repo, created) = Repository::create(&ctx.settings.repository, "database repository")?;
     if created {
-        println!("Created repository {}", ctx.settings.repository.display());
+        say!("Created repository {}", ctx.settings.repository.display());
     } else {
-        println!(
+        say!(
             "Repository {} already exists (latest version {})",
             ctx.settings.repository.display(),
             repo.latest()?
@@ -24,9 +24,9 @@ pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
         .unwrap_or(0);
     if crate::version_control(&conn, &repo, 0)? {
         if new_file {
-            println!("Created database {} at version 0", ctx.db_path().display());
+            say!("Created database {} at version 0", ctx.db_path().display());
         } else {
-            println!(
+            say!(
                 "Database {} ({tables} existing table{}) is now under version control at version 0",
                 ctx.db_path().display(),
                 if tables == 1 { "" } else { "s" }
@@ -34,7 +34,7 @@ pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
         }
     } else {
         let v = crate::db_version(&conn, &repo)?.unwrap_or(0);
-        println!(
+        say!(
             "Database {} is already under version control at version {v}",
             ctx.db_path().display()
         );
@@ -49,14 +49,14 @@ pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
     let draft =
         crate::draft(&conn, &repo, &model, &ctx.plan_options()).map_err(|e| ctx.explain(e))?;
     let Some(migration) = &draft.migration else {
-        println!(
+        say!(
             "No changes: the database matches the model (version {}); nothing written",
             draft.current
         );
         return Ok(ExitCode::SUCCESS);
     };
     for h in &migration.hints {
-        eprintln!("hint: {h}");
+        note!("hint: {h}");
     }
     if draft.offences.is_empty() {
         for d in draft.warnings() {
@@ -65,8 +65,8 @@ pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
                 .as_ref()
                 .map_or(d.text.clone(), ToString::to_string);
             match d.risk() {
-                Risk::Destructive => eprintln!("warning: destructive: {why}"),
-                _ => eprintln!("note: checked against existing rows: {why}"),
+                Risk::Destructive => note!("warning: destructive: {why}"),
+                _ => note!("note: checked against existing rows: {why}"),
             }
         }
     }
@@ -80,12 +80,12 @@ pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
         }
     };
     if let Some(done) = done {
-        println!(
+        say!(
             "New migration saved as {}",
             ctx.display_path(&done.files.up)
         );
     }
-    println!(
+    say!(
         "Current database version: {}",
         ctx.require_version(&conn, &repo)?
     );
@@ -99,15 +99,15 @@ fn print_report(
     report: &ApplyReport,
 ) -> Result<()> {
     if let Some(b) = &report.backup {
-        println!("Backup written to {}", b.display());
+        say!("Backup written to {}", b.display());
     }
     for (from, to) in &report.steps {
-        println!(
+        say!(
             "{} {from} -> {to}",
             if to > from { "Upgraded" } else { "Downgraded" }
         );
     }
-    println!(
+    say!(
         "Current database version: {}",
         ctx.require_version(conn, repo)?
     );
@@ -149,7 +149,7 @@ pub(super) fn upgrade(
         };
         let sql = crate::upgrade_sql(conn.as_ref(), &repo, target, a.allow_modified)
             .map_err(|e| ctx.explain(e))?;
-        print!("{sql}");
+        say_part!("{sql}");
         return Ok(ExitCode::SUCCESS);
     }
     let mut conn = if create {
@@ -160,7 +160,7 @@ pub(super) fn upgrade(
         }
         let (conn, _) = ctx.create_db()?;
         if crate::adopt_if_empty(&conn, &repo)? {
-            println!("Created database {} at version 0", ctx.db_path().display());
+            say!("Created database {} at version 0", ctx.db_path().display());
         }
         conn
     } else {
@@ -177,7 +177,7 @@ pub(super) fn downgrade(ctx: &Ctx, version: Option<&str>, a: &ApplyArgs) -> Resu
         let conn = ctx.open_db(false)?;
         let sql = crate::downgrade_sql(&conn, &repo, target, a.allow_modified)
             .map_err(|e| ctx.explain(e))?;
-        print!("{sql}");
+        say_part!("{sql}");
         return Ok(ExitCode::SUCCESS);
     }
     let mut conn = ctx.open_db(true)?;
@@ -197,8 +197,8 @@ pub(super) fn script(ctx: &Ctx, message: &str) -> Result<ExitCode> {
     let down =
         format!("-- dbm migration {next:03} (down): {title}\n-- Undo what the up script does.\n\n");
     let files = repo.write_version(message, &up, &down)?;
-    println!("New script saved as {}", ctx.display_path(&files.up));
-    println!("and {}", ctx.display_path(&files.down));
+    say!("New script saved as {}", ctx.display_path(&files.up));
+    say!("and {}", ctx.display_path(&files.down));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -212,13 +212,13 @@ pub(super) fn version_control(ctx: &Ctx, version: Option<&str>) -> Result<ExitCo
     }
     let (conn, _) = ctx.create_db()?;
     if crate::version_control(&conn, &repo, v)? {
-        println!(
+        say!(
             "Database {} is now under version control at version {v}",
             ctx.db_path().display()
         );
     } else {
         let cur = crate::db_version(&conn, &repo)?.unwrap_or(0);
-        println!(
+        say!(
             "Database {} is already under version control (version {cur})",
             ctx.db_path().display()
         );
@@ -231,7 +231,7 @@ pub(super) fn drop_version_control(ctx: &Ctx) -> Result<ExitCode> {
     let conn = ctx.open_db(true)?;
     ctx.require_version(&conn, &repo)?;
     crate::drop_version_control(&conn, &repo)?;
-    println!(
+    say!(
         "Database {} is no longer under version control",
         ctx.db_path().display()
     );

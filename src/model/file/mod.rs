@@ -34,7 +34,10 @@ pub fn load(path: &Path) -> Result<Schema, ModelError> {
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let col = before.rfind('\n').map(|p| offset - p).unwrap_or(offset + 1);
