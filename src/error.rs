@@ -130,11 +130,12 @@ pub enum Error {
         sql: String,
         message: String,
     },
-    /// The script left foreign-key violations; the step was rolled back.
-    #[error("{}: foreign key violations after the script, rolled back: {}", file.display(), violations.iter().map(|(t, n)| format!("{t} ({n} rows)")).collect::<Vec<_>>().join(", "))]
+    /// The script added foreign-key violations; the step was rolled back. Violations that
+    /// were there before the script are not counted.
+    #[error("{}: the script leaves new foreign key violations, rolled back: {}", file.display(), violations.iter().map(|(t, n)| format!("{t} ({n} more row{})", if *n == 1 { "" } else { "s" })).collect::<Vec<_>>().join(", "))]
     ForeignKeys {
         file: PathBuf,
-        /// (table, rows violating) per table.
+        /// (table, rows violating beyond those before the script) per table.
         violations: Vec<(String, i64)>,
     },
     /// The control row vanished while a step ran.

@@ -163,3 +163,44 @@ fn the_lock_timeout_bounds_the_whole_wait_behind_a_reader() {
     p.ok(&["upgrade", "--no-backup", "--timeout", "2"]);
     assert_eq!(p.version(), Some(3));
 }
+
+#[test]
+fn orphans_already_there_do_not_block_later_versions() {
+    let p = project();
+    // An orphan the app left behind (foreign keys are off by default in SQLite).
+    p.conn("app.db")
+        .execute_batch(
+            "PRAGMA foreign_keys = OFF; INSERT INTO post (body, user_id) VALUES ('orphan', 999);",
+        )
+        .unwrap();
+    p.model_from_ddl(
+        "m3.toml",
+        &V2.replace("email VARCHAR(120)", "email VARCHAR(120), bio TEXT"),
+    );
+    let out = p.ok(&["--model", "m3.toml", "migrate"]);
+    assert!(out.contains("Current database version: 3"), "{out}");
+    p.ok(&["downgrade", "--no-backup"]);
+    p.ok(&["upgrade", "--no-backup"]);
+    // A script that adds an orphan of its own is still refused, and named.
+    p.ok(&["script", "more orphans"]);
+    p.write(
+        "db_repository/versions/004_more_orphans.up.sql",
+        "INSERT INTO post (body, user_id) VALUES ('new orphan', 998);\nUPDATE user SET bio = 'x';\n",
+    );
+    p.refused(
+        &["upgrade"],
+        &[
+            "004_more_orphans.up.sql",
+            "new foreign key violations",
+            "post (1 more row)",
+        ],
+    );
+    assert_eq!(p.version(), Some(3));
+    // A script that fixes the old orphan and adds none goes through.
+    p.write(
+        "db_repository/versions/004_more_orphans.up.sql",
+        "DELETE FROM post WHERE user_id = 999;\n",
+    );
+    p.ok(&["upgrade", "--no-backup"]);
+    assert_eq!(p.version(), Some(4));
+}

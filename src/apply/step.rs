@@ -3,6 +3,7 @@
 //! script, `foreign_key_check`, control row and history row, the caller's `before_commit`,
 //! COMMIT. Any error leaves the database as it was.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -203,19 +204,74 @@ pub(crate) fn run(
         return Ok(Attempt::Stale { found });
     }
     let started = Instant::now();
-    run_script(&tx, step.sql, step.file).map_err(reader)?;
-    let violations = foreign_key_violations(&tx)?;
-    if !violations.is_empty() {
-        return Err(Error::ForeignKeys {
-            file: step.file.to_path_buf(),
-            violations,
-        });
-    }
+    run_script_checking_foreign_keys(&tx, step).map_err(reader)?;
     let duration_ms = started.elapsed().as_millis() as u64;
     record_step(&tx, step, duration_ms).map_err(reader)?;
     before_commit()?;
     tx.commit().map_err(|e| reader(Error::Sqlite(e)))?;
     Ok(Attempt::Applied { duration_ms })
+}
+
+/// Runs the script, then fails only on foreign-key violations it introduced: orphans that
+/// were in the database before (an FK to a table that no longer exists, rows inserted with
+/// foreign keys off) do not block every later version. The common case costs one check
+/// after the script; only when it finds violations is the script rolled back to a
+/// savepoint, the tables named counted as they were, and the script run again.
+fn run_script_checking_foreign_keys(tx: &Connection, step: &Step<'_>) -> Result<()> {
+    tx.execute_batch("SAVEPOINT dbm_script")?;
+    run_script(tx, step.sql, step.file)?;
+    let after = foreign_key_violations(tx)?;
+    if !after.is_empty() {
+        tx.execute_batch("ROLLBACK TO dbm_script")?;
+        let before = after
+            .iter()
+            .map(|(table, _)| Ok((table.clone(), violations_in(tx, table)?)))
+            .collect::<Result<HashMap<String, i64>>>()?;
+        let introduced = |after: Vec<(String, i64)>| -> Vec<(String, i64)> {
+            after
+                .into_iter()
+                .filter_map(|(t, n)| {
+                    let was = before.get(&t).copied().unwrap_or(0);
+                    (n > was).then_some((t, n - was))
+                })
+                .collect()
+        };
+        let violations = introduced(after);
+        if violations.is_empty() {
+            run_script(tx, step.sql, step.file)?;
+            let violations = introduced(foreign_key_violations(tx)?);
+            if !violations.is_empty() {
+                return Err(Error::ForeignKeys {
+                    file: step.file.to_path_buf(),
+                    violations,
+                });
+            }
+        } else {
+            return Err(Error::ForeignKeys {
+                file: step.file.to_path_buf(),
+                violations,
+            });
+        }
+    }
+    tx.execute_batch("RELEASE dbm_script")?;
+    Ok(())
+}
+
+/// Rows of `table` that violate its foreign keys (0 for a table that does not exist).
+fn violations_in(conn: &Connection, table: &str) -> Result<i64> {
+    let exists: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        [table],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(0);
+    }
+    Ok(conn.query_row(
+        "SELECT count(*) FROM pragma_foreign_key_check(?1)",
+        [table],
+        |r| r.get(0),
+    )?)
 }
 
 fn foreign_key_violations(conn: &Connection) -> Result<Vec<(String, i64)>> {

@@ -266,7 +266,7 @@ fn foreign_key_violation_rolls_back() {
     }
     let e = e.to_string();
     assert!(
-        e.contains("foreign key violations") && e.contains("posts (2 rows)"),
+        e.contains("new foreign key violations") && e.contains("posts (2 more rows)"),
         "{e}"
     );
     assert!(e.contains("002_posts.up.sql"), "{e}");
