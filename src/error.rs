@@ -318,6 +318,16 @@ pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
     )
 }
 
+/// Whether an error comes from the machine, not the SQL: a lock held elsewhere, a full disk,
+/// an I/O error. A script statement failing so is not the script's fault.
+pub(crate) fn is_environment(e: &rusqlite::Error) -> bool {
+    is_busy(e)
+        || matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure)
+        )
+}
+
 /// A busy error as [`Error::Locked`] after waiting `waited`; anything else as it is.
 pub(crate) fn map_busy(e: rusqlite::Error, waited: Duration, holder: LockHolder) -> Error {
     if is_busy(&e) {

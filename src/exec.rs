@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::error::{is_busy, Error, Result};
+use crate::error::{is_environment, Error, Result};
 use crate::script::{classify, split, StatementKind};
 
 fn script_err(file: &Path, statement: usize, line: usize, sql: &str, message: String) -> Error {
@@ -50,8 +50,9 @@ pub(crate) fn run_script(conn: &Connection, sql: &str, file: &Path) -> Result<()
                 Err(e) => Err(e),
             }
         };
-        run().map_err(|e| match is_busy(&e) {
-            // Another connection's lock, not the script's fault: the caller names the holder.
+        run().map_err(|e| match is_environment(&e) {
+            // Another connection's lock or a full disk, not the script's fault: the caller
+            // names the holder or the database.
             true => Error::Sqlite(e),
             false => script_err(file, n, s.line, s.text, e.to_string()),
         })?;

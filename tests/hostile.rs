@@ -204,3 +204,142 @@ fn orphans_already_there_do_not_block_later_versions() {
     p.ok(&["upgrade", "--no-backup"]);
     assert_eq!(p.version(), Some(4));
 }
+
+#[test]
+fn smaller_traps() {
+    let p = project();
+    // A `file:` URI is refused: with `?mode=memory` the migration would vanish.
+    for db in ["file:other.db?mode=memory", "file:other.db"] {
+        let out = p.dbm_raw(&[
+            "--database",
+            db,
+            "--repository",
+            "db_repository",
+            "upgrade",
+            "--create",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        assert!(
+            stderr(&out).contains("not a `file:` URI"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(std::fs::read_dir(p.dir.path()).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains("other")));
+    // A trigger whose body uses a column named `end` is one statement.
+    p.ok(&["script", "events"]);
+    p.write(
+        "db_repository/versions/003_events.up.sql",
+        "CREATE TABLE ev (id INTEGER PRIMARY KEY, \"end\" INTEGER);\n\
+         CREATE TRIGGER ev_bump AFTER INSERT ON ev BEGIN\n  UPDATE ev SET end = NEW.end + 1 WHERE id = NEW.id;\nEND;\n\
+         INSERT INTO ev (\"end\") VALUES (41);\n",
+    );
+    p.write(
+        "db_repository/versions/003_events.down.sql",
+        "DROP TABLE ev;\n",
+    );
+    p.ok(&["upgrade", "--no-backup"]);
+    assert_eq!(
+        rows(&p.path("app.db"), "ev"),
+        vec![vec!["Integer(1)", "Integer(42)"]]
+    );
+    // No advice to go to a version the repository does not have.
+    let err = p.refused(
+        &["downgrade", "7"],
+        &["version 7 does not exist", "latest version is 3"],
+    );
+    assert!(!err.contains("dbm upgrade 7"), "{err}");
+    // An app's own table named migrate_* is the user's: seen, modelled, kept.
+    p.conn("app.db")
+        .execute_batch("CREATE TABLE migrate_log (id INTEGER PRIMARY KEY, what TEXT); INSERT INTO migrate_log (what) VALUES ('x');")
+        .unwrap();
+    let model = p.ok(&["create-model"]);
+    assert!(model.contains("[tables.migrate_log]"), "{model}");
+    p.write("m4.toml", &model);
+    assert!(p
+        .ok(&["--model", "m4.toml", "diff"])
+        .contains("No differences"));
+    // dbm's own tables are reserved in the model, with a clear error.
+    p.write(
+        "bad.toml",
+        &format!("{model}\n[tables.migrate_history]\ncolumns = [{{ name = \"x\" }}]\n"),
+    );
+    p.refused(
+        &["--model", "bad.toml", "migrate"],
+        &[
+            "bad.toml",
+            "migrate_history",
+            "reserved for dbm's control tables",
+        ],
+    );
+    // `create` on a database whose schema dbm cannot read says so, not "0 existing tables".
+    let q = Project::new();
+    q.build_db(
+        "app.db",
+        "CREATE TABLE a (x); CREATE VIRTUAL TABLE v USING fts5(body);",
+    );
+    let out = q.dbm(&["create"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !stdout(&out).contains("0 existing tables"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("cannot read the existing schema"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A full disk: a small tmpfs (the tests run as root in CI; skipped where mounting is not
+/// allowed). The error names the database once, and nothing changes.
+#[test]
+fn a_full_disk_names_the_database_once() {
+    let p = Project::new();
+    let mnt = p.path("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=600k", "tmpfs"])
+        .arg(&mnt)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("note: cannot mount a tmpfs here; the disk-full test is skipped");
+        return;
+    }
+    let run = |args: &[&str]| {
+        assert_cmd::Command::cargo_bin("dbm")
+            .unwrap()
+            .current_dir(&mnt)
+            .env_remove("DATABASE_URL")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let result = std::panic::catch_unwind(|| {
+        assert!(run(&["create"]).status.success());
+        assert!(run(&["script", "big"]).status.success());
+        std::fs::write(mnt.join("db_repository/versions/001_big.up.sql"), big_up()).unwrap();
+        std::fs::write(
+            mnt.join("db_repository/versions/001_big.down.sql"),
+            "DROP TABLE big;\n",
+        )
+        .unwrap();
+        let out = run(&["upgrade", "--no-backup"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("app.db") && err.contains("full"), "{err}");
+        assert_eq!(err.matches("disk is full").count(), 1, "said once: {err}");
+        let out = run(&["db-version"]);
+        assert_eq!(stdout(&out).trim(), "0", "{}", stderr(&out));
+    });
+    let _ = std::process::Command::new("umount").arg(&mnt).status();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}

@@ -202,11 +202,18 @@ fn upgrade_target(current: u64, latest: u64, requested: Option<u64>) -> Result<u
 }
 
 /// The version a downgrade goes to (default: one down), which must be below `current`.
-fn downgrade_target(current: u64, requested: Option<u64>) -> Result<u64> {
+fn downgrade_target(current: u64, latest: u64, requested: Option<u64>) -> Result<u64> {
     let target = match requested {
         Some(t) => t,
         None => current.checked_sub(1).ok_or(Error::AtBottom)?,
     };
+    // Advice to `dbm upgrade` there would name a version the repository cannot reach.
+    if target > latest {
+        return Err(Error::NoSuchVersion {
+            version: target,
+            latest,
+        });
+    }
     if target >= current {
         return Err(Error::WrongDirection {
             current,
@@ -225,7 +232,9 @@ pub fn downgrade(
     target: Option<u64>,
     opts: &ApplyOptions,
 ) -> Result<ApplyReport> {
-    run(conn, repo, opts, |c| downgrade_target(c.current, target))
+    run(conn, repo, opts, |c| {
+        downgrade_target(c.current, c.latest, target)
+    })
 }
 
 /// The SQL that [`upgrade`] would run, for `sqlite3 -bail DB < file`; `conn` is `None` for
@@ -252,7 +261,7 @@ pub fn downgrade_sql(
     allow_modified: bool,
 ) -> Result<String> {
     let from = check_applied(conn, repo, allow_modified)?;
-    offline::offline_sql(repo, from, downgrade_target(from, target)?)
+    offline::offline_sql(repo, from, downgrade_target(from, repo.latest()?, target)?)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::control::{db_version, not_controlled, record_step};
-use crate::error::{is_busy, Error, LockHolder, Result};
+use crate::error::{is_busy, is_environment, Error, LockHolder, Result};
 use crate::exec::run_script;
 use crate::repository::Repository;
 use crate::script::Direction;
@@ -185,6 +185,26 @@ pub(crate) enum Attempt {
 /// Runs one step, waiting for locks at most what is left of `wait`'s budget (the connection
 /// must carry its handler: see [`ConnGuard`]).
 pub(crate) fn run(
+    conn: &Connection,
+    step: &Step<'_>,
+    wait: &Wait,
+    before_commit: &mut dyn FnMut() -> Result<()>,
+) -> Result<Attempt> {
+    let result = attempt(conn, step, wait, before_commit);
+    if let Err(Error::Sqlite(e)) = &result {
+        if is_environment(e) {
+            // A full disk leaves SQLite's pager in its error state with a hot journal, which
+            // only a writer rolls back: roll it back now, on this connection, rather than
+            // leave every read-only command failing until the next write.
+            let _ = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+                r.get::<_, i64>(0)
+            });
+        }
+    }
+    result
+}
+
+fn attempt(
     conn: &Connection,
     step: &Step<'_>,
     wait: &Wait,

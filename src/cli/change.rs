@@ -19,18 +19,25 @@ pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
         );
     }
     let (conn, new_file) = ctx.create_db()?;
-    let tables = crate::inspect(&conn, &crate::reserved(&repo))
-        .map(|s| s.tables.len())
-        .unwrap_or(0);
+    let tables = crate::inspect(&conn, &crate::reserved(&repo)).map(|s| s.tables.len());
     if crate::version_control(&conn, &repo, 0)? {
         if new_file {
             say!("Created database {} at version 0", ctx.db_path().display());
         } else {
-            say!(
-                "Database {} ({tables} existing table{}) is now under version control at version 0",
-                ctx.db_path().display(),
-                if tables == 1 { "" } else { "s" }
-            );
+            match tables {
+                Ok(n) => say!(
+                    "Database {} ({n} existing table{}) is now under version control at version 0",
+                    ctx.db_path().display(),
+                    if n == 1 { "" } else { "s" }
+                ),
+                Err(e) => {
+                    say!(
+                        "Database {} is now under version control at version 0",
+                        ctx.db_path().display()
+                    );
+                    note!("warning: dbm cannot read the existing schema, so `dbm migrate` and `dbm create-model` will refuse until it is fixed: {e}");
+                }
+            }
         }
     } else {
         let v = crate::db_version(&conn, &repo)?.unwrap_or(0);
@@ -74,9 +81,9 @@ pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
         Ok(done) => done,
         Err(e @ Error::DataDoesNotFit { .. }) => return Err(anyhow!(e)),
         Err(e) => {
-            return Err(
-                anyhow!(e).context("the migration was not applied and no script was written")
-            )
+            return Err(ctx
+                .explain(e)
+                .context("the migration was not applied and no script was written"))
         }
     };
     if let Some(done) = done {

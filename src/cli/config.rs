@@ -73,6 +73,10 @@ pub fn database_path(url_or_path: &str) -> Result<PathBuf> {
     if s.starts_with("sqlite:") {
         bail!("database URL `{s}` is not of the form sqlite:///path");
     }
+    if s.starts_with("file:") {
+        // SQLite would read it as a URI: `?mode=memory` migrates a database that vanishes.
+        bail!("database `{s}`: dbm takes a path or sqlite:///path, not a `file:` URI (its options, such as mode=memory, would apply to the migration)");
+    }
     if s.contains("://") {
         bail!("database `{s}`: dbm works with SQLite files only (a path or sqlite:///path)");
     }

@@ -68,12 +68,31 @@ fn emit(out: &mut impl std::io::Write, args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// An error and its causes, each said once: a library [`Error`]'s message is complete (its
+/// sources, SQLite's error and its code, would repeat it), so the chain stops there.
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+        if cause.downcast_ref::<Error>().is_some() {
+            break;
+        }
+    }
+    out
+}
+
 fn main_with(model: Option<Schema>) -> ExitCode {
     let cli = Cli::parse();
     let code = match execute(cli, model) {
         Ok(code) => code,
         Err(e) => {
-            note!("error: {e:#}");
+            note!("error: {}", message(&e));
             return ExitCode::from(2);
         }
     };
@@ -254,6 +273,18 @@ impl Ctx {
                 "database {} is at version {current} but the repository has version {latest}; run `dbm upgrade` first",
                 self.db_path().display()
             ),
+            Error::Sqlite(s) => {
+                let full = s.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull);
+                anyhow!(
+                    "database {}: {s}{}",
+                    self.db_path().display(),
+                    if full {
+                        " (the disk holding it, or its journal, is full); the step was rolled back: free some space and run the command again"
+                    } else {
+                        ""
+                    }
+                )
+            }
             _ => anyhow!(e),
         }
     }

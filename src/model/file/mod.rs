@@ -454,7 +454,12 @@ checks = [{ name = "len", expr = "length(body) < 1000" }]
         assert!(e.to_string().contains("missing table `nope`"), "{e}");
         // Found after parsing, still located: the declaration of table `a`.
         assert_eq!(e.line, 4, "{e}");
-        let e = parse("[tables.migrate_x]\ncolumns=[{name=\"x\"}]\n", "r.toml").unwrap_err();
+        let e = parse(
+            "[tables.migrate_history]\ncolumns=[{name=\"x\"}]\n",
+            "r.toml",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("reserved"), "{e}");
+        assert!(parse("[tables.migrate_log]\ncolumns=[{name=\"x\"}]\n", "r.toml").is_ok());
     }
 }
