@@ -137,11 +137,12 @@ pub enum Error {
         line: usize,
         reason: &'static str,
     },
-    /// The script left foreign-key violations; the step was rolled back.
-    #[error("{}: foreign key violations after the script, rolled back: {}", file.display(), violations.iter().map(|(t, n)| format!("{t} ({n} rows)")).collect::<Vec<_>>().join(", "))]
+    /// The script added foreign-key violations; the step was rolled back. Violations that
+    /// were there before the script are not counted.
+    #[error("{}: the script leaves new foreign key violations, rolled back: {}", file.display(), violations.iter().map(|(t, n)| format!("{t} ({n} more row{})", if *n == 1 { "" } else { "s" })).collect::<Vec<_>>().join(", "))]
     ForeignKeys {
         file: PathBuf,
-        /// (table, rows violating) per table.
+        /// (table, rows violating beyond those before the script) per table.
         violations: Vec<(String, i64)>,
     },
     /// The control row vanished while a step ran.
@@ -157,9 +158,13 @@ pub enum Error {
     /// `PRAGMA foreign_keys = OFF` did not take.
     #[error("could not switch foreign keys off on this connection")]
     ForeignKeysStayOn,
-    /// Another connection held the write lock for longer than the busy timeout.
-    #[error("database is locked by another migrator (waited {waited_secs} s)")]
-    Locked { waited_secs: u64 },
+    /// Another connection held a lock for longer than the lock timeout allowed: `waited_secs`
+    /// is how long dbm waited in all, `holder` who kept it from going on.
+    #[error("{}", locked(*holder, *waited_secs))]
+    Locked {
+        waited_secs: u64,
+        holder: LockHolder,
+    },
     /// The copy before a destructive step failed.
     #[error("backup to {} failed: {message}", path.display())]
     Backup { path: PathBuf, message: String },
@@ -193,6 +198,24 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// Who held the lock a step waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockHolder {
+    /// Another writer (a migrator, or an app in a write transaction) held the write lock.
+    Writer,
+    /// dbm held the write lock, but a reader's open read transaction kept it from writing
+    /// the file (rollback-journal mode: a cache spill or COMMIT needs every reader gone).
+    Reader,
+}
+
+fn locked(holder: LockHolder, waited: u64) -> String {
+    match holder {
+        LockHolder::Writer => format!("database is locked by another writer (a migrator or an app's write transaction); dbm waited {waited} s for it and changed nothing"),
+        LockHolder::Reader => format!("database is locked by a reader: another connection kept a read transaction open, so dbm could not write its changes; dbm waited {waited} s in all and rolled the step back"),
+    }
+}
+
 fn wrong_direction(current: u64, target: u64, upgrade: bool) -> String {
     if upgrade {
         format!("the database is at version {current}, above {target} (use downgrade: `dbm downgrade {target}`)")
@@ -220,10 +243,16 @@ impl fmt::Display for ModifiedScript {
             "{} (version {}: applied with checksum {}, now {})",
             self.file.display(),
             self.version,
-            &self.recorded[..self.recorded.len().min(12)],
-            &self.now[..self.now.len().min(12)]
+            short_checksum(&self.recorded),
+            short_checksum(&self.now)
         )
     }
+}
+
+/// The first 12 characters of a checksum: read from `migrate_history`, it may hold anything
+/// someone wrote there, so it is cut at a character, not a byte.
+fn short_checksum(sum: &str) -> String {
+    sum.chars().take(12).collect()
 }
 
 /// What is wrong with a repository folder.
@@ -308,11 +337,22 @@ pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
     )
 }
 
+/// Whether an error comes from the machine, not the SQL: a lock held elsewhere, a full disk,
+/// an I/O error. A script statement failing so is not the script's fault.
+pub(crate) fn is_environment(e: &rusqlite::Error) -> bool {
+    is_busy(e)
+        || matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure)
+        )
+}
+
 /// A busy error as [`Error::Locked`] after waiting `waited`; anything else as it is.
-pub(crate) fn map_busy(e: rusqlite::Error, waited: Duration) -> Error {
+pub(crate) fn map_busy(e: rusqlite::Error, waited: Duration, holder: LockHolder) -> Error {
     if is_busy(&e) {
         Error::Locked {
             waited_secs: waited.as_millis().div_ceil(1000) as u64,
+            holder,
         }
     } else {
         Error::Sqlite(e)

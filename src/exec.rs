@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::error::{Error, Result};
+use crate::error::{is_environment, Error, Result};
 use crate::script::split::Stmt;
 use crate::script::{classify, split, StatementKind};
 use crate::sql::lex_error;
@@ -65,7 +65,12 @@ pub(crate) fn run_script(conn: &Connection, sql: &str, file: &Path) -> Result<()
                 Err(e) => Err(e),
             }
         };
-        run().map_err(|e| script_err(file, n, s.line, s.text, e.to_string()))?;
+        run().map_err(|e| match is_environment(&e) {
+            // Another connection's lock or a full disk, not the script's fault: the caller
+            // names the holder or the database.
+            true => Error::Sqlite(e),
+            false => script_err(file, n, s.line, s.text, e.to_string()),
+        })?;
         if conn.is_autocommit() {
             return Err(script_err(
                 file,

@@ -60,7 +60,9 @@ pub use dbm_derive::{embed_migrations, Table};
 pub use declare::{SqlType, Table};
 pub use diff::Described;
 pub use embedded::EmbeddedMigrations;
-pub use error::{Error, ModelError, ModifiedScript, RepositoryError, Result, ScriptProblem};
+pub use error::{
+    Error, LockHolder, ModelError, ModifiedScript, RepositoryError, Result, ScriptProblem,
+};
 pub use model::builder::{col, table, ColumnBuilder, SchemaBuilder, TableBuilder};
 pub use model::{Reserved, Schema};
 pub use ops::compare::{compare, Comparison};

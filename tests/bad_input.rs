@@ -94,11 +94,13 @@ fn bad_versions() {
             (&["downgrade", "-1"], &["negative"]),
             (&["upgrade", "abc"], &["not a number"]),
             (&["upgrade", "99999999999999999999999999"], &["too large"]),
-            (&["downgrade", "5"], &["below"]),
+            // No advice to `dbm upgrade 5`: the repository has no version 5.
+            (&["downgrade", "5"], &["version 5 does not exist"]),
         ],
     );
     p.ok(&["downgrade", "0"]);
     p.refused(&["downgrade"], &["version 0"]);
+    p.refused(&["downgrade", "1"], &["below", "dbm upgrade 1"]);
 }
 
 #[test]

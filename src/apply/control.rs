@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::HistoryRow;
-use crate::error::{map_busy, Error, ModifiedScript, Result};
+use crate::error::{map_busy, Error, LockHolder, ModifiedScript, Result};
 use crate::model::Reserved;
 use crate::repository::{checksum, Repository, VersionFiles};
 use crate::script::Direction;
@@ -140,7 +140,7 @@ pub fn version_control(conn: &Connection, repo: &Repository, version: u64) -> Re
         return Err(Error::NoSuchVersion { version, latest });
     }
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
-        .map_err(|e| map_busy(e, Duration::ZERO))?;
+        .map_err(|e| map_busy(e, Duration::ZERO, LockHolder::Writer))?;
     if db_version(&tx, repo)?.is_some() {
         return Ok(false);
     }
@@ -186,7 +186,7 @@ pub fn adopt_if_empty(conn: &Connection, repo: &Repository) -> Result<bool> {
 pub fn drop_version_control(conn: &Connection, repo: &Repository) -> Result<()> {
     outside_transaction(conn)?;
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
-        .map_err(|e| map_busy(e, Duration::ZERO))?;
+        .map_err(|e| map_busy(e, Duration::ZERO, LockHolder::Writer))?;
     if db_version(&tx, repo)?.is_none() {
         return Err(not_controlled(repo));
     }

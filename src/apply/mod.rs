@@ -39,7 +39,7 @@ pub use control::{
 };
 pub use step::{apply_version, Step, StepOutcome};
 
-use crate::error::{is_busy, map_busy, Error, Result};
+use crate::error::{Error, LockHolder, Result};
 use crate::repository::{checksum, Repository, VersionFiles};
 use crate::script::Direction;
 use control::{current_version, modified};
@@ -50,7 +50,8 @@ use step::Attempt;
 pub struct ApplyOptions {
     /// Apply even if an already-applied up script changed since it was applied.
     pub allow_modified: bool,
-    /// How long to wait for another connection's write lock.
+    /// How long to wait, in all, for other connections' locks (the write lock, and readers
+    /// in rollback-journal mode).
     pub busy_timeout: Duration,
     pub backup: BackupPolicy,
 }
@@ -201,11 +202,18 @@ fn upgrade_target(current: u64, latest: u64, requested: Option<u64>) -> Result<u
 }
 
 /// The version a downgrade goes to (default: one down), which must be below `current`.
-fn downgrade_target(current: u64, requested: Option<u64>) -> Result<u64> {
+fn downgrade_target(current: u64, latest: u64, requested: Option<u64>) -> Result<u64> {
     let target = match requested {
         Some(t) => t,
         None => current.checked_sub(1).ok_or(Error::AtBottom)?,
     };
+    // Advice to `dbm upgrade` there would name a version the repository cannot reach.
+    if target > latest {
+        return Err(Error::NoSuchVersion {
+            version: target,
+            latest,
+        });
+    }
     if target >= current {
         return Err(Error::WrongDirection {
             current,
@@ -224,7 +232,9 @@ pub fn downgrade(
     target: Option<u64>,
     opts: &ApplyOptions,
 ) -> Result<ApplyReport> {
-    run(conn, repo, opts, |c| downgrade_target(c.current, target))
+    run(conn, repo, opts, |c| {
+        downgrade_target(c.current, c.latest, target)
+    })
 }
 
 /// The SQL that [`upgrade`] would run, for `sqlite3 -bail DB < file`; `conn` is `None` for
@@ -251,7 +261,12 @@ pub fn downgrade_sql(
     allow_modified: bool,
 ) -> Result<String> {
     let from = check_applied(conn, repo, allow_modified)?;
-    offline::offline_sql(repo, from, downgrade_target(from, target)?, allow_modified)
+    offline::offline_sql(
+        repo,
+        from,
+        downgrade_target(from, repo.latest()?, target)?,
+        allow_modified,
+    )
 }
 
 #[cfg(test)]
@@ -265,9 +280,10 @@ fn run(
     opts: &ApplyOptions,
     target_of: impl FnOnce(&Checked) -> Result<u64>,
 ) -> Result<ApplyReport> {
-    let conn: &Connection = conn;
-    // Foreign keys off (and no open transaction) before anything is read or copied.
-    let _busy = step::ConnGuard::new(conn, opts.busy_timeout, true)?;
+    // No open transaction, before anything is read or copied.
+    control::outside_transaction(conn)?;
+    let guard = step::ConnGuard::new(conn, opts.busy_timeout)?;
+    let (conn, wait) = (guard.conn(), &guard.wait);
     let checked = check(conn, repo, opts.allow_modified)?;
     let target = target_of(&checked)?;
     let steps = pending(checked.current, target, &checked.versions)?;
@@ -285,7 +301,7 @@ fn run(
     }
     let texts: Vec<&str> = scripts.values().map(|(_, s)| s.as_str()).collect();
     if backup::wanted(opts.backup, &texts) {
-        report.backup = backup::take(conn, checked.current).map_err(|e| locked(e, opts))?;
+        report.backup = backup::take(conn, checked.current).map_err(|e| locked(e, wait))?;
     }
     let stop = |report: ApplyReport, e: Error| {
         if report.steps.is_empty() && report.backup.is_none() {
@@ -327,7 +343,7 @@ fn run(
             direction: if up { Direction::Up } else { Direction::Down },
             checksum: &checksum(sql.as_bytes()),
         };
-        match step::run(conn, &step, opts.busy_timeout, &mut || Ok(())) {
+        match step::run(conn, &step, wait, &mut || Ok(())) {
             Ok(Attempt::Applied { .. }) => report.steps.push((from, to)),
             Ok(Attempt::Stale { .. }) => {}
             Err(e) => return Err(stop(report, e)),
@@ -335,9 +351,10 @@ fn run(
     }
 }
 
-fn locked(e: Error, opts: &ApplyOptions) -> Error {
+fn locked(e: Error, wait: &step::Wait) -> Error {
     match e {
-        Error::Sqlite(s) if is_busy(&s) => map_busy(s, opts.busy_timeout),
+        // The copy reads the file; only a writer's lock keeps it out.
+        Error::Sqlite(s) => wait.locked(s, LockHolder::Writer),
         e => e,
     }
 }

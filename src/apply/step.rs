@@ -3,13 +3,15 @@
 //! script, `foreign_key_check`, control row and history row, the caller's `before_commit`,
 //! COMMIT. Any error leaves the database as it was.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::control::{db_version, not_controlled, record_step};
-use crate::error::{map_busy, Error, Result};
+use crate::error::{is_busy, is_environment, Error, LockHolder, Result};
 use crate::exec::run_script;
 use crate::repository::Repository;
 use crate::script::Direction;
@@ -38,49 +40,134 @@ pub enum StepOutcome {
     AlreadyApplied,
 }
 
-/// Sets the busy timeout and (optionally) switches foreign keys off for the guard's life;
-/// restores both on drop, on every path.
+/// The lock-wait budget of one run: every wait for another connection's lock, summed, stays
+/// under it. SQLite's own busy timeout counts per locking event: in rollback-journal mode a
+/// reader makes every cache spill of a long script wait the full timeout, then COMMIT again.
+#[derive(Debug, Clone)]
+pub(crate) struct Wait {
+    budget: Duration,
+    waited: Arc<Mutex<Duration>>,
+}
+
+impl Wait {
+    pub fn new(budget: Duration) -> Wait {
+        Wait {
+            budget,
+            waited: Arc::default(),
+        }
+    }
+
+    /// How long this run has waited for locks so far.
+    pub fn waited(&self) -> Duration {
+        self.waited.lock().map_or(self.budget, |w| *w)
+    }
+
+    /// The busy handler: sleeps (backing off like SQLite's, up to 100 ms) while the budget
+    /// lasts, then gives up, so a later lock attempt fails at once.
+    fn handler(&self) -> impl FnMut(i32) -> bool + Send + 'static {
+        let (budget, waited) = (self.budget, Arc::clone(&self.waited));
+        move |count| {
+            let Ok(mut w) = waited.lock() else {
+                return false;
+            };
+            let left = budget.saturating_sub(*w);
+            if left.is_zero() {
+                return false;
+            }
+            let step = [1u64, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50]
+                .get(count.max(0) as usize)
+                .copied()
+                .unwrap_or(100);
+            let nap = Duration::from_millis(step).min(left);
+            let started = Instant::now();
+            std::thread::sleep(nap);
+            *w += started.elapsed().max(nap);
+            true
+        }
+    }
+
+    /// A busy error as [`Error::Locked`], naming who holds the lock and how long this run
+    /// waited; anything else as it is.
+    pub fn locked(&self, e: rusqlite::Error, holder: LockHolder) -> Error {
+        if is_busy(&e) {
+            Error::Locked {
+                waited_secs: self.waited().as_millis().div_ceil(1000) as u64,
+                holder,
+            }
+        } else {
+            Error::Sqlite(e)
+        }
+    }
+}
+
+/// Installs the run's lock-wait budget ([`Wait`]) on the connection for the guard's life;
+/// restores the caller's busy timeout on drop, on every path.
 pub(crate) struct ConnGuard<'c> {
     conn: &'c Connection,
     busy_ms: i64,
-    restore_fk: bool,
+    pub wait: Wait,
 }
 
 impl<'c> ConnGuard<'c> {
-    pub fn new(conn: &'c Connection, busy: Duration, fk_off: bool) -> Result<Self> {
+    pub fn new(conn: &'c mut Connection, budget: Duration) -> Result<Self> {
         let busy_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
-        conn.busy_timeout(busy)?;
-        let mut guard = ConnGuard {
+        let wait = Wait::new(budget);
+        conn.busy_handler(Some(wait.handler()))?;
+        Ok(ConnGuard {
             conn,
             busy_ms,
-            restore_fk: false,
+            wait,
+        })
+    }
+
+    pub fn conn(&self) -> &'c Connection {
+        self.conn
+    }
+}
+
+impl Drop for ConnGuard<'_> {
+    fn drop(&mut self) {
+        // `busy_ms` came from SQLite as an int, so it converts back without overflow.
+        let _ = self.conn.busy_timeout(Duration::from_millis(
+            self.busy_ms.clamp(0, i32::MAX as i64) as u64,
+        ));
+    }
+}
+
+/// Switches foreign keys off for the guard's life (the pragma is a no-op inside a
+/// transaction, so this comes before BEGIN); restores them on drop, on every path.
+struct ForeignKeysOff<'c> {
+    conn: &'c Connection,
+    restore: bool,
+}
+
+impl<'c> ForeignKeysOff<'c> {
+    fn new(conn: &'c Connection) -> Result<Self> {
+        if !conn.is_autocommit() {
+            return Err(Error::OpenTransaction);
+        }
+        let mut guard = ForeignKeysOff {
+            conn,
+            restore: false,
         };
-        if fk_off {
-            if !conn.is_autocommit() {
-                return Err(Error::OpenTransaction);
-            }
-            let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
-            if fk != 0 {
-                conn.execute_batch("PRAGMA foreign_keys = OFF")?;
-                guard.restore_fk = true;
-                let now: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
-                if now != 0 {
-                    return Err(Error::ForeignKeysStayOn);
-                }
+        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+        if fk != 0 {
+            conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+            guard.restore = true;
+            let now: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+            if now != 0 {
+                return Err(Error::ForeignKeysStayOn);
             }
         }
         Ok(guard)
     }
 }
 
-impl Drop for ConnGuard<'_> {
+impl Drop for ForeignKeysOff<'_> {
     fn drop(&mut self) {
-        if self.restore_fk {
+        if self.restore {
             let _ = self.conn.execute_batch("PRAGMA foreign_keys = ON");
         }
-        let _ = self
-            .conn
-            .busy_timeout(Duration::from_millis(self.busy_ms.max(0) as u64));
     }
 }
 
@@ -95,34 +182,116 @@ pub(crate) enum Attempt {
     },
 }
 
-/// Runs one step, waiting at most `busy` for the write lock.
+/// Runs one step, waiting for locks at most what is left of `wait`'s budget (the connection
+/// must carry its handler: see [`ConnGuard`]).
 pub(crate) fn run(
     conn: &Connection,
     step: &Step<'_>,
-    busy: Duration,
+    wait: &Wait,
     before_commit: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Attempt> {
-    let _guard = ConnGuard::new(conn, busy, true)?;
+    let result = attempt(conn, step, wait, before_commit);
+    if let Err(Error::Sqlite(e)) = &result {
+        if is_environment(e) {
+            // A full disk leaves SQLite's pager in its error state with a hot journal, which
+            // only a writer rolls back: roll it back now, on this connection, rather than
+            // leave every read-only command failing until the next write.
+            let _ = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+                r.get::<_, i64>(0)
+            });
+        }
+    }
+    result
+}
+
+fn attempt(
+    conn: &Connection,
+    step: &Step<'_>,
+    wait: &Wait,
+    before_commit: &mut dyn FnMut() -> Result<()>,
+) -> Result<Attempt> {
+    let _fk = ForeignKeysOff::new(conn)?;
+    // In rollback-journal mode BEGIN IMMEDIATE waits only for another writer; once dbm holds
+    // the RESERVED lock, only readers can keep it from writing the file (a cache spill, COMMIT).
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
-        .map_err(|e| map_busy(e, busy))?;
+        .map_err(|e| wait.locked(e, LockHolder::Writer))?;
+    let reader = |e: Error| match e {
+        Error::Sqlite(e) => wait.locked(e, LockHolder::Reader),
+        e => e,
+    };
     let found = db_version(&tx, step.repo)?;
     if found != Some(step.from) {
         return Ok(Attempt::Stale { found });
     }
     let started = Instant::now();
-    run_script(&tx, step.sql, step.file)?;
-    let violations = foreign_key_violations(&tx)?;
-    if !violations.is_empty() {
-        return Err(Error::ForeignKeys {
-            file: step.file.to_path_buf(),
-            violations,
-        });
-    }
+    run_script_checking_foreign_keys(&tx, step).map_err(reader)?;
     let duration_ms = started.elapsed().as_millis() as u64;
-    record_step(&tx, step, duration_ms)?;
+    record_step(&tx, step, duration_ms).map_err(reader)?;
     before_commit()?;
-    tx.commit().map_err(|e| map_busy(e, busy))?;
+    tx.commit().map_err(|e| reader(Error::Sqlite(e)))?;
     Ok(Attempt::Applied { duration_ms })
+}
+
+/// Runs the script, then fails only on foreign-key violations it introduced: orphans that
+/// were in the database before (an FK to a table that no longer exists, rows inserted with
+/// foreign keys off) do not block every later version. The common case costs one check
+/// after the script; only when it finds violations is the script rolled back to a
+/// savepoint, the tables named counted as they were, and the script run again.
+fn run_script_checking_foreign_keys(tx: &Connection, step: &Step<'_>) -> Result<()> {
+    tx.execute_batch("SAVEPOINT dbm_script")?;
+    run_script(tx, step.sql, step.file)?;
+    let after = foreign_key_violations(tx)?;
+    if !after.is_empty() {
+        tx.execute_batch("ROLLBACK TO dbm_script")?;
+        let before = after
+            .iter()
+            .map(|(table, _)| Ok((table.clone(), violations_in(tx, table)?)))
+            .collect::<Result<HashMap<String, i64>>>()?;
+        let introduced = |after: Vec<(String, i64)>| -> Vec<(String, i64)> {
+            after
+                .into_iter()
+                .filter_map(|(t, n)| {
+                    let was = before.get(&t).copied().unwrap_or(0);
+                    (n > was).then_some((t, n - was))
+                })
+                .collect()
+        };
+        let violations = introduced(after);
+        if violations.is_empty() {
+            run_script(tx, step.sql, step.file)?;
+            let violations = introduced(foreign_key_violations(tx)?);
+            if !violations.is_empty() {
+                return Err(Error::ForeignKeys {
+                    file: step.file.to_path_buf(),
+                    violations,
+                });
+            }
+        } else {
+            return Err(Error::ForeignKeys {
+                file: step.file.to_path_buf(),
+                violations,
+            });
+        }
+    }
+    tx.execute_batch("RELEASE dbm_script")?;
+    Ok(())
+}
+
+/// Rows of `table` that violate its foreign keys (0 for a table that does not exist).
+fn violations_in(conn: &Connection, table: &str) -> Result<i64> {
+    let exists: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        [table],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(0);
+    }
+    Ok(conn.query_row(
+        "SELECT count(*) FROM pragma_foreign_key_check(?1)",
+        [table],
+        |r| r.get(0),
+    )?)
 }
 
 fn foreign_key_violations(conn: &Connection) -> Result<Vec<(String, i64)>> {
@@ -147,8 +316,8 @@ pub fn apply_version(
     // Keep the caller's busy timeout (the CLI sets `lock_timeout` on open) rather than
     // imposing the 30 s default.
     let busy_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
-    let busy = Duration::from_millis(busy_ms.max(0) as u64);
-    match run(conn, step, busy, before_commit)? {
+    let guard = ConnGuard::new(conn, Duration::from_millis(busy_ms.max(0) as u64))?;
+    match run(guard.conn(), step, &guard.wait, before_commit)? {
         Attempt::Applied { duration_ms } => Ok(StepOutcome::Applied { duration_ms }),
         Attempt::Stale { found: Some(v) } if v == step.to => Ok(StepOutcome::AlreadyApplied),
         Attempt::Stale { found: Some(v) } => Err(Error::AtVersion {

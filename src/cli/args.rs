@@ -44,8 +44,8 @@ pub(super) struct ApplyArgs {
     /// Never take a backup, even before destructive steps.
     #[arg(long)]
     pub(super) no_backup: bool,
-    /// Seconds to wait for another migrator's lock.
-    #[arg(long, value_name = "SECONDS")]
+    /// Seconds to wait, in all, for other connections' locks.
+    #[arg(long, value_name = "SECONDS", value_parser = timeout_secs)]
     pub(super) timeout: Option<u64>,
 }
 
@@ -101,7 +101,7 @@ pub(super) enum Command {
     /// Diff the model against the database, write the next up/down scripts, apply the up script.
     Migrate {
         /// Describes the migration; its slug names the files.
-        #[arg(short, long)]
+        #[arg(short, long, value_parser = one_line)]
         message: Option<String>,
     },
     /// Upgrade the database to VERSION (default: the latest).
@@ -137,7 +137,10 @@ pub(super) enum Command {
         many: ManyArgs,
     },
     /// Write a new empty up/down pair for hand-written SQL.
-    Script { message: String },
+    Script {
+        #[arg(value_parser = one_line)]
+        message: String,
+    },
     /// Print the live database's schema as model TOML.
     CreateModel,
     /// Print the differences between the model and the database (exit 0).
@@ -178,6 +181,29 @@ pub(super) enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A migration message: one line of text. It becomes a file name's slug and a comment line
+/// of the script's header, where a newline would end the comment and turn the rest of the
+/// message into live SQL; refusing it says so, where rewriting it would silently change it.
+fn one_line(s: &str) -> Result<String, String> {
+    match s.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!(
+            "a message must be one line of text; it contains the control character {:?} (U+{:04X})",
+            c, c as u32
+        )),
+        None => Ok(s.to_string()),
+    }
+}
+
+fn timeout_secs(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let secs = match t.parse::<u64>() {
+        Ok(n) => n,
+        Err(_) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => u64::MAX,
+        Err(_) => return Err(format!("`{s}` is not a whole number of seconds")),
+    };
+    super::config::check_lock_timeout(secs, "--timeout").map_err(|e| e.to_string())
 }
 
 /// A version number from the command line, with a clear error for what is not one.

@@ -10,31 +10,38 @@ use std::process::ExitCode;
 pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
     let (repo, created) = Repository::create(&ctx.settings.repository, "database repository")?;
     if created {
-        println!("Created repository {}", ctx.settings.repository.display());
+        say!("Created repository {}", ctx.settings.repository.display());
     } else {
-        println!(
+        say!(
             "Repository {} already exists (latest version {})",
             ctx.settings.repository.display(),
             repo.latest()?
         );
     }
     let (conn, new_file) = ctx.create_db()?;
-    let tables = crate::inspect(&conn, &crate::reserved(&repo))
-        .map(|s| s.tables.len())
-        .unwrap_or(0);
+    let tables = crate::inspect(&conn, &crate::reserved(&repo)).map(|s| s.tables.len());
     if crate::version_control(&conn, &repo, 0)? {
         if new_file {
-            println!("Created database {} at version 0", ctx.db_path().display());
+            say!("Created database {} at version 0", ctx.db_path().display());
         } else {
-            println!(
-                "Database {} ({tables} existing table{}) is now under version control at version 0",
-                ctx.db_path().display(),
-                if tables == 1 { "" } else { "s" }
-            );
+            match tables {
+                Ok(n) => say!(
+                    "Database {} ({n} existing table{}) is now under version control at version 0",
+                    ctx.db_path().display(),
+                    if n == 1 { "" } else { "s" }
+                ),
+                Err(e) => {
+                    say!(
+                        "Database {} is now under version control at version 0",
+                        ctx.db_path().display()
+                    );
+                    note!("warning: dbm cannot read the existing schema, so `dbm migrate` and `dbm create-model` will refuse until it is fixed: {e}");
+                }
+            }
         }
     } else {
         let v = crate::db_version(&conn, &repo)?.unwrap_or(0);
-        println!(
+        say!(
             "Database {} is already under version control at version {v}",
             ctx.db_path().display()
         );
@@ -49,14 +56,14 @@ pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
     let draft =
         crate::draft(&conn, &repo, &model, &ctx.plan_options()).map_err(|e| ctx.explain(e))?;
     let Some(migration) = &draft.migration else {
-        println!(
+        say!(
             "No changes: the database matches the model (version {}); nothing written",
             draft.current
         );
         return Ok(ExitCode::SUCCESS);
     };
     for h in &migration.hints {
-        eprintln!("hint: {h}");
+        note!("hint: {h}");
     }
     if draft.offences.is_empty() {
         for d in draft.warnings() {
@@ -65,8 +72,8 @@ pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
                 .as_ref()
                 .map_or(d.text.clone(), ToString::to_string);
             match d.risk() {
-                Risk::Destructive => eprintln!("warning: destructive: {why}"),
-                _ => eprintln!("note: checked against existing rows: {why}"),
+                Risk::Destructive => note!("warning: destructive: {why}"),
+                _ => note!("note: checked against existing rows: {why}"),
             }
         }
     }
@@ -74,18 +81,18 @@ pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
         Ok(done) => done,
         Err(e @ Error::DataDoesNotFit { .. }) => return Err(anyhow!(e)),
         Err(e) => {
-            return Err(
-                anyhow!(e).context("the migration was not applied and no script was written")
-            )
+            return Err(ctx
+                .explain(e)
+                .context("the migration was not applied and no script was written"))
         }
     };
     if let Some(done) = done {
-        println!(
+        say!(
             "New migration saved as {}",
             ctx.display_path(&done.files.up)
         );
     }
-    println!(
+    say!(
         "Current database version: {}",
         ctx.require_version(&conn, &repo)?
     );
@@ -99,15 +106,15 @@ fn print_report(
     report: &ApplyReport,
 ) -> Result<()> {
     if let Some(b) = &report.backup {
-        println!("Backup written to {}", b.display());
+        say!("Backup written to {}", b.display());
     }
     for (from, to) in &report.steps {
-        println!(
+        say!(
             "{} {from} -> {to}",
             if to > from { "Upgraded" } else { "Downgraded" }
         );
     }
-    println!(
+    say!(
         "Current database version: {}",
         ctx.require_version(conn, repo)?
     );
@@ -149,7 +156,7 @@ pub(super) fn upgrade(
         };
         let sql = crate::upgrade_sql(conn.as_ref(), &repo, target, a.allow_modified)
             .map_err(|e| ctx.explain(e))?;
-        print!("{sql}");
+        say_part!("{sql}");
         return Ok(ExitCode::SUCCESS);
     }
     let mut conn = if create {
@@ -160,7 +167,7 @@ pub(super) fn upgrade(
         }
         let (conn, _) = ctx.create_db()?;
         if crate::adopt_if_empty(&conn, &repo)? {
-            println!("Created database {} at version 0", ctx.db_path().display());
+            say!("Created database {} at version 0", ctx.db_path().display());
         }
         conn
     } else {
@@ -177,7 +184,7 @@ pub(super) fn downgrade(ctx: &Ctx, version: Option<&str>, a: &ApplyArgs) -> Resu
         let conn = ctx.open_db(false)?;
         let sql = crate::downgrade_sql(&conn, &repo, target, a.allow_modified)
             .map_err(|e| ctx.explain(e))?;
-        print!("{sql}");
+        say_part!("{sql}");
         return Ok(ExitCode::SUCCESS);
     }
     let mut conn = ctx.open_db(true)?;
@@ -188,15 +195,17 @@ pub(super) fn downgrade(ctx: &Ctx, version: Option<&str>, a: &ApplyArgs) -> Resu
 pub(super) fn script(ctx: &Ctx, message: &str) -> Result<ExitCode> {
     let repo = ctx.repo()?;
     let next = repo.latest()? + 1;
+    // The parser refuses a message with control characters; commenting every line as well
+    // keeps a message from ever reaching the template as SQL.
+    let title = message.lines().collect::<Vec<_>>().join("\n--   ");
     let up = format!(
-        "-- dbm migration {next:03} (up): {message}\n-- Hand-written SQL: it runs in one transaction with the version update.\n\n"
+        "-- dbm migration {next:03} (up): {title}\n-- Hand-written SQL: it runs in one transaction with the version update.\n\n"
     );
-    let down = format!(
-        "-- dbm migration {next:03} (down): {message}\n-- Undo what the up script does.\n\n"
-    );
+    let down =
+        format!("-- dbm migration {next:03} (down): {title}\n-- Undo what the up script does.\n\n");
     let files = repo.write_version(message, &up, &down)?;
-    println!("New script saved as {}", ctx.display_path(&files.up));
-    println!("and {}", ctx.display_path(&files.down));
+    say!("New script saved as {}", ctx.display_path(&files.up));
+    say!("and {}", ctx.display_path(&files.down));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -210,13 +219,13 @@ pub(super) fn version_control(ctx: &Ctx, version: Option<&str>) -> Result<ExitCo
     }
     let (conn, _) = ctx.create_db()?;
     if crate::version_control(&conn, &repo, v)? {
-        println!(
+        say!(
             "Database {} is now under version control at version {v}",
             ctx.db_path().display()
         );
     } else {
         let cur = crate::db_version(&conn, &repo)?.unwrap_or(0);
-        println!(
+        say!(
             "Database {} is already under version control (version {cur})",
             ctx.db_path().display()
         );
@@ -229,7 +238,7 @@ pub(super) fn drop_version_control(ctx: &Ctx) -> Result<ExitCode> {
     let conn = ctx.open_db(true)?;
     ctx.require_version(&conn, &repo)?;
     crate::drop_version_control(&conn, &repo)?;
-    println!(
+    say!(
         "Database {} is no longer under version control",
         ctx.db_path().display()
     );

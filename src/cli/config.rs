@@ -78,6 +78,17 @@ pub struct Settings {
     pub databases: Vec<String>,
 }
 
+/// The longest lock wait SQLite's busy timeout can hold (`i32::MAX` milliseconds, 24 days).
+pub const MAX_LOCK_TIMEOUT: u64 = i32::MAX as u64 / 1000;
+
+/// A lock timeout in seconds, refused beyond what SQLite can wait.
+pub fn check_lock_timeout(secs: u64, what: &str) -> Result<u64> {
+    if secs > MAX_LOCK_TIMEOUT {
+        bail!("{what} {secs} is too long: at most {MAX_LOCK_TIMEOUT} seconds (24 days)");
+    }
+    Ok(secs)
+}
+
 /// `sqlite:///app.db` → `app.db`, `sqlite:////abs/app.db` → `/abs/app.db`; plain paths pass.
 pub fn database_path(url_or_path: &str) -> Result<PathBuf> {
     let s = url_or_path.trim();
@@ -89,6 +100,10 @@ pub fn database_path(url_or_path: &str) -> Result<PathBuf> {
     }
     if s.starts_with("sqlite:") {
         bail!("database URL `{s}` is not of the form sqlite:///path");
+    }
+    if s.starts_with("file:") {
+        // SQLite would read it as a URI: `?mode=memory` migrates a database that vanishes.
+        bail!("database `{s}`: dbm takes a path or sqlite:///path, not a `file:` URI (its options, such as mode=memory, would apply to the migration)");
     }
     if s.contains("://") {
         bail!("database `{s}`: dbm works with SQLite files only (a path or sqlite:///path)");
@@ -136,6 +151,10 @@ impl Settings {
                 }
             }
         };
+        let config_name = o
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
         let file = file.unwrap_or_default();
         let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
         let named =
@@ -194,7 +213,12 @@ impl Settings {
             model,
             min_sqlite,
             backup: file.backup.unwrap_or_default(),
-            lock_timeout: file.lock_timeout.unwrap_or(30),
+            lock_timeout: match file.lock_timeout {
+                Some(t) => {
+                    check_lock_timeout(t, &format!("{}: lock_timeout", config_name.display()))?
+                }
+                None => 30,
+            },
             databases,
         })
     }
@@ -213,7 +237,11 @@ fn read_config(path: &Path) -> Result<ConfigFile> {
     let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| {
         let offset = e.span().map(|s| s.start).unwrap_or(0).min(text.len());
-        let line = text[..offset].matches('\n').count() + 1;
+        let line = text.as_bytes()[..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
         anyhow!("{}: line {line}: {}", path.display(), e.message().trim())
     })
 }

@@ -2,6 +2,31 @@
 //! Exit codes: 0 success, 1 `dbm check` found differences, 2 any error. Only this module
 //! uses clap and anyhow (the `cli` feature).
 
+/// `println!` for the command line's output. A reader that went away (`dbm status | head -1`)
+/// is not an error: the work is done, and the exit code must say how the work went. Any
+/// other write error is remembered and makes the exit code 2.
+macro_rules! say {
+    () => {
+        $crate::cli::emit(&mut std::io::stdout(), format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::emit(&mut std::io::stdout(), format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+/// [`say!`] without the newline.
+macro_rules! say_part {
+    ($($arg:tt)*) => {
+        $crate::cli::emit(&mut std::io::stdout(), format_args!($($arg)*))
+    };
+}
+/// `eprintln!` that never panics (stderr piped into a reader that went away).
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod args;
 mod change;
 mod config;
@@ -30,14 +55,61 @@ pub fn run_with_model(model: Schema) -> ExitCode {
     main_with(Some(model))
 }
 
+/// The first error writing the output, other than a closed pipe.
+static OUTPUT_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+fn emit(out: &mut impl std::io::Write, args: std::fmt::Arguments<'_>) {
+    match out.write_fmt(args) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            if let Ok(mut first) = OUTPUT_ERROR.lock() {
+                first.get_or_insert_with(|| e.to_string());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// An error and its causes, each said once: a library [`Error`]'s message is complete (its
+/// sources, SQLite's error and its code, would repeat it), so the chain stops there.
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+        if cause.downcast_ref::<Error>().is_some() {
+            break;
+        }
+    }
+    out
+}
+
 fn main_with(model: Option<Schema>) -> ExitCode {
     let cli = Cli::parse();
-    match execute(cli, model) {
+    let code = match execute(cli, model) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            note!("error: {}", message(&e));
+            return ExitCode::from(2);
+        }
+    };
+    use std::io::Write as _;
+    if let Err(e) = std::io::stdout().flush() {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            note!("error: cannot write the output: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    match OUTPUT_ERROR.lock().ok().and_then(|mut e| e.take()) {
+        Some(e) => {
+            note!("error: cannot write the output: {e}");
             ExitCode::from(2)
         }
+        None => code,
     }
 }
 
@@ -293,6 +365,18 @@ impl Ctx {
                 "database {} is at version {current} but the repository has version {latest}; run `dbm upgrade` first",
                 self.db_path().display()
             ),
+            Error::Sqlite(s) => {
+                let full = s.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull);
+                anyhow!(
+                    "database {}: {s}{}",
+                    self.db_path().display(),
+                    if full {
+                        " (the disk holding it, or its journal, is full); the step was rolled back: free some space and run the command again"
+                    } else {
+                        ""
+                    }
+                )
+            }
             _ => anyhow!(e),
         }
     }

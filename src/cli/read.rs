@@ -9,14 +9,14 @@ use anyhow::Result;
 use std::process::ExitCode;
 
 pub(super) fn version(ctx: &Ctx) -> Result<ExitCode> {
-    println!("{}", ctx.repo()?.latest()?);
+    say!("{}", ctx.repo()?.latest()?);
     Ok(ExitCode::SUCCESS)
 }
 
 pub(super) fn db_version(ctx: &Ctx) -> Result<ExitCode> {
     let repo = ctx.repo()?;
     let conn = ctx.open_db(false)?;
-    println!("{}", ctx.require_version(&conn, &repo)?);
+    say!("{}", ctx.require_version(&conn, &repo)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -29,7 +29,7 @@ fn reserved(ctx: &Ctx) -> crate::Reserved {
 
 pub(super) fn create_model(ctx: &Ctx) -> Result<ExitCode> {
     let conn = ctx.open_db(false)?;
-    print!(
+    say_part!(
         "{}",
         model_file::write(&crate::inspect(&conn, &reserved(ctx))?)
     );
@@ -51,25 +51,25 @@ pub(super) fn diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
     let cmp = crate::compare(&conn, &reserved, &model)?;
     if cmp.is_empty() {
         if !check {
-            println!("No differences: the database matches the model.");
+            say!("No differences: the database matches the model.");
         }
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    say!(
         "Differences between database {} and model:",
         ctx.db_path().display()
     );
     for d in cmp.changes() {
-        println!("  {}{}", d.text, risk_tag(d.risk()));
+        say!("  {}{}", d.text, risk_tag(d.risk()));
     }
     for h in &cmp.hints {
-        println!("hint: {h}");
+        say!("hint: {h}");
     }
     if check {
         return Ok(ExitCode::from(1));
     }
-    println!();
-    print!(
+    say!();
+    say_part!(
         "{}",
         cmp.model_diff(
             &format!("database ({})", ctx.db_path().display()),
@@ -82,8 +82,8 @@ pub(super) fn diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
             .and_then(|r| r.latest())
             .map_or(1, |v| v + 1);
         if let Some(m) = crate::generate(&conn, &reserved, &model, next, &ctx.plan_options())? {
-            println!();
-            print!("{}", m.up_sql);
+            say!();
+            say_part!("{}", m.up_sql);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -93,45 +93,45 @@ pub(super) fn status(ctx: &Ctx) -> Result<ExitCode> {
     let repo = ctx.repo()?;
     let conn = ctx.open_db(false)?;
     let s = crate::status(&conn, &repo).map_err(|e| ctx.explain(e))?;
-    println!(
+    say!(
         "database:   {} at version {}",
         ctx.db_path().display(),
         s.version
     );
-    println!(
+    say!(
         "repository: {} latest version {}",
         ctx.settings.repository.display(),
         s.latest
     );
     if s.version > s.latest {
-        println!(
+        say!(
             "problem:    the database version {} is above the repository's latest version {} (wrong repository, or missing scripts?)",
             s.version, s.latest
         );
     }
     let list = |files: Vec<String>| files.join(", ");
     if s.pending.is_empty() {
-        println!("pending:    none");
+        say!("pending:    none");
     } else {
         let files = s.pending.iter().map(|v| ctx.display_path(&v.up)).collect();
-        println!("pending:    {}", list(files));
+        say!("pending:    {}", list(files));
     }
     if s.edited.is_empty() {
-        println!("edited:     none");
+        say!("edited:     none");
     } else {
         let files = s.edited.iter().map(|f| ctx.display_path(f)).collect();
-        println!("edited:     {} (changed after it was applied)", list(files));
+        say!("edited:     {} (changed after it was applied)", list(files));
     }
     match s.drift {
-        Drift::None => println!("drift:      none (the schema is what the applied scripts make)"),
-        Drift::Unknown { file, error } => println!(
+        Drift::None => say!("drift:      none (the schema is what the applied scripts make)"),
+        Drift::Unknown { file, error } => say!(
             "drift:      unknown (replaying the scripts stopped at {}: {error})",
             ctx.display_path(&file)
         ),
         Drift::Differs(lines) => {
-            println!("drift:      the live schema differs from what the applied scripts make:");
+            say!("drift:      the live schema differs from what the applied scripts make:");
             for line in lines {
-                println!("  {line}");
+                say!("  {line}");
             }
         }
     }
@@ -154,16 +154,16 @@ pub(super) fn history(ctx: &Ctx) -> Result<ExitCode> {
     ctx.require_version(&conn, &repo)?;
     let rows = crate::history(&conn, &repo)?;
     if rows.is_empty() {
-        println!("No scripts applied yet.");
+        say!("No scripts applied yet.");
     }
     for r in rows {
-        println!(
+        say!(
             "{}  {:>4} {:<4}  {} ms  sha256:{}",
             r.applied_at,
             r.version,
             r.direction.as_str(),
             r.duration_ms,
-            &r.checksum[..r.checksum.len().min(12)]
+            r.checksum.chars().take(12).collect::<String>()
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -175,13 +175,13 @@ pub(super) fn test(ctx: &Ctx) -> Result<ExitCode> {
     ctx.require_version(&conn, &repo)?;
     let latest = crate::round_trip(&conn, &repo, &mut |event| {
         match event {
-        TestEvent::Passed { label, step } => println!("{label}: {step}: ok"),
-        TestEvent::Drifted { version } => println!(
+        TestEvent::Passed { label, step } => say!("{label}: {step}: ok"),
+        TestEvent::Drifted { version } => say!(
             "note: the database's schema differs from what the scripts make at version {version} (see `dbm status`); comparing the copy with itself"
         ),
     }
     })?;
-    println!(
+    say!(
         "test: ok ({latest} version{} up, down and up again, from empty and on a copy of the data; database untouched)",
         if latest == 1 { "" } else { "s" }
     );
@@ -199,9 +199,9 @@ pub(super) fn lint(ctx: &Ctx, versions: &[String], json: bool) -> Result<ExitCod
         f.file = ctx.display_path(&f.file).into();
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&findings)?);
+        say!("{}", serde_json::to_string_pretty(&findings)?);
     } else if findings.is_empty() {
-        println!("No risky changes found.");
+        say!("No risky changes found.");
     } else {
         for f in &findings {
             let tag = match f.finding.risk {
@@ -209,7 +209,7 @@ pub(super) fn lint(ctx: &Ctx, versions: &[String], json: bool) -> Result<ExitCod
                 Risk::MayFail => "may fail",
                 Risk::Safe => "ok",
             };
-            println!(
+            say!(
                 "{}:{}: {tag}: {}",
                 f.file.display(),
                 f.finding.line,

@@ -281,17 +281,20 @@ pub struct Trigger {
     pub sql: String,
 }
 
-/// Table names that are not the user's schema: SQLite's own (`sqlite_*`), dbm's bookkeeping
-/// (`migrate_*`), and the control tables a repository names in `migrate.cfg`. Inspect hides
-/// them, the model may not declare them.
+/// Table names that are not the user's schema: SQLite's own (`sqlite_*`), dbm's control
+/// tables (`migrate_version` and `migrate_history`, which any repository sharing the file
+/// may use) and the control table a repository names in `migrate.cfg`. Inspect hides them,
+/// the model may not declare them (a clear error). Other names, `migrate_log` included, are
+/// the user's: a prefix would hide an app's own tables from `create-model` and the diff.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reserved {
-    /// Exact names (any ASCII case) reserved beyond the two prefixes.
+    /// Exact names (any ASCII case) reserved beyond SQLite's prefix and dbm's defaults.
     names: Vec<String>,
 }
 
 impl Reserved {
-    /// The prefixes plus `names` (e.g. a repository's `version_table`).
+    /// SQLite's prefix and dbm's default control tables plus `names` (e.g. a repository's
+    /// `version_table`).
     pub fn with_names<I: IntoIterator<Item = S>, S: Into<String>>(names: I) -> Reserved {
         Reserved {
             names: names.into_iter().map(Into::into).collect(),
@@ -306,8 +309,10 @@ impl Reserved {
     /// Why `name` is reserved, if it is.
     pub(crate) fn reason(&self, name: &str) -> Option<&'static str> {
         let l = name.to_ascii_lowercase();
-        if l.starts_with("sqlite_") || l.starts_with("migrate_") {
-            Some("names starting with sqlite_ or migrate_ are reserved for SQLite and dbm")
+        if l.starts_with("sqlite_") {
+            Some("names starting with sqlite_ are reserved for SQLite")
+        } else if l == "migrate_version" || l == "migrate_history" {
+            Some("the name is reserved for dbm's control tables (migrate_version, migrate_history)")
         } else if self.names.iter().any(|n| same_name(n, name)) {
             Some("the name is reserved for the repository's control table (migrate.cfg)")
         } else {

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::apply::{db_version, downgrade, upgrade, ApplyOptions, BackupPolicy};
-use crate::error::{is_busy, map_busy, Error, Result};
+use crate::error::{is_busy, map_busy, Error, LockHolder, Result};
 use crate::repository::Repository;
 
 pub use targets::Databases;
@@ -412,7 +412,7 @@ fn open(path: &Path, write: bool, busy: Duration) -> Result<Connection> {
     })
     .map_err(|e| {
         if is_busy(&e) {
-            map_busy(e, busy)
+            map_busy(e, busy, LockHolder::Writer)
         } else {
             refuse(&format!("not a usable SQLite database: {e}"))
         }

@@ -18,8 +18,10 @@ pub(crate) struct Stmt<'a> {
 }
 
 /// Splits a script into statements on top-level `;`, keeping `CREATE TRIGGER .. BEGIN .. END;`
-/// whole (CASE..END nesting inside the body is counted). Empty statements (`;;`) are
-/// skipped. `None` if the text does not lex.
+/// whole. The body's `END` is the one where a body statement would begin (right after
+/// `BEGIN` or a `;`): every statement of a body starts with a keyword of its own, so a CASE's
+/// `END` or a column named `end` (`SET end = 1`, `NEW.end`) never ends it. Empty statements
+/// (`;;`) are skipped. `None` if the text does not lex.
 pub(crate) fn split(sql: &str) -> Option<Vec<Stmt<'_>>> {
     let toks = tokens(sql)?;
     let mut out = vec![];
@@ -31,7 +33,8 @@ pub(crate) fn split(sql: &str) -> Option<Vec<Stmt<'_>>> {
         line
     };
     let mut start: Option<usize> = None;
-    let (mut trigger, mut in_body, mut body_done, mut depth) = (false, false, false, 0usize);
+    // In a trigger's body, `at_start`: the token begins one of its statements.
+    let (mut trigger, mut in_body, mut body_done, mut at_start) = (false, false, false, false);
     let mut push = |s: usize, end: usize, semi: Option<usize>, line: usize| {
         let last = semi.unwrap_or(end - 1);
         out.push(Stmt {
@@ -49,7 +52,7 @@ pub(crate) fn split(sql: &str) -> Option<Vec<Stmt<'_>>> {
             }
             start = Some(i);
             start_line = line_at(t.start);
-            (trigger, in_body, body_done, depth) = (false, false, false, 0);
+            (trigger, in_body, body_done, at_start) = (false, false, false, false);
             continue;
         };
         let pos = i - s;
@@ -64,14 +67,10 @@ pub(crate) fn split(sql: &str) -> Option<Vec<Stmt<'_>>> {
         if trigger && !body_done {
             if !in_body {
                 in_body = t.is("BEGIN");
-            } else if t.is("CASE") {
-                depth += 1;
-            } else if t.is("END") {
-                if depth == 0 {
-                    body_done = true;
-                } else {
-                    depth -= 1;
-                }
+                at_start = in_body;
+            } else {
+                body_done = at_start && t.is("END");
+                at_start = t.kind == TokenType::TK_SEMI;
             }
         }
         if t.kind == TokenType::TK_SEMI && (!trigger || body_done) {
@@ -104,6 +103,23 @@ mod tests {
             6,
             "the `;` is not a token of the statement"
         );
+    }
+
+    #[test]
+    fn a_column_named_end_does_not_end_a_trigger_body() {
+        let sql = "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE a SET end = NEW.end + 1, x = CASE WHEN NEW.end THEN 1 ELSE 2 END WHERE rowid = NEW.rowid;\n  INSERT INTO b (end) VALUES (NEW.end);\nEND;\nSELECT 1;";
+        let s = split(sql).unwrap();
+        assert_eq!(s.len(), 2, "{s:#?}");
+        assert!(
+            s[0].text.ends_with("VALUES (NEW.end);\nEND;"),
+            "{}",
+            s[0].text
+        );
+        assert_eq!((s[1].text, s[1].line), ("SELECT 1;", 5));
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE a (end, x); CREATE TABLE b (end);")
+            .unwrap();
+        c.execute_batch(s[0].text).unwrap();
     }
 
     #[test]

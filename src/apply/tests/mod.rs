@@ -266,7 +266,7 @@ fn foreign_key_violation_rolls_back() {
     }
     let e = e.to_string();
     assert!(
-        e.contains("foreign key violations") && e.contains("posts (2 rows)"),
+        e.contains("new foreign key violations") && e.contains("posts (2 more rows)"),
         "{e}"
     );
     assert!(e.contains("002_posts.up.sql"), "{e}");
@@ -516,10 +516,20 @@ fn lock_timeout_is_reported() {
         ..no_backup()
     };
     let e = upgrade(&mut conn, &f.repo, None, &opts).unwrap_err();
-    assert!(matches!(e, Error::Locked { .. }), "{e}");
-    assert_eq!(
-        e.to_string(),
-        "database is locked by another migrator (waited 1 s)"
+    assert!(
+        matches!(
+            e,
+            Error::Locked {
+                waited_secs: 1,
+                holder: crate::LockHolder::Writer
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("database is locked by another writer"),
+        "{e}"
     );
     holder.execute_batch("ROLLBACK").unwrap();
     assert_eq!(fk_on(&conn), 1);

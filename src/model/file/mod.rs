@@ -34,7 +34,10 @@ pub fn load(path: &Path) -> Result<Schema, ModelError> {
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let col = before.rfind('\n').map(|p| offset - p).unwrap_or(offset + 1);
@@ -600,7 +603,12 @@ checks = [{ name = "len", expr = "length(body) < 1000" }]
         assert!(e.to_string().contains("missing table `nope`"), "{e}");
         // Found after parsing, still located: the declaration of table `a`.
         assert_eq!(e.line, 4, "{e}");
-        let e = parse("[tables.migrate_x]\ncolumns=[{name=\"x\"}]\n", "r.toml").unwrap_err();
+        let e = parse(
+            "[tables.migrate_history]\ncolumns=[{name=\"x\"}]\n",
+            "r.toml",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("reserved"), "{e}");
+        assert!(parse("[tables.migrate_log]\ncolumns=[{name=\"x\"}]\n", "r.toml").is_ok());
     }
 }
