@@ -200,15 +200,9 @@ fn mixed_versions_reach_the_latest_and_broken_ones_are_reported() {
     assert_eq!(items(&p.path(&locked)), (2, "t900-1,t900-2".into()));
 }
 
-#[test]
-fn kill_9_in_the_middle_then_a_second_run_finishes() {
-    let p = project();
-    let n = 200;
-    for i in 0..n {
-        tenant(&p, i, 1, 50);
-    }
-    let bin = assert_cmd::cargo::cargo_bin("dbm");
-    let mut child = Command::new(&bin)
+/// `dbm upgrade --databases 'tenants/*.db' -j JOBS --json`, its stdout piped.
+fn spawn_json_upgrade(p: &Project, jobs: &str, stderr: Stdio) -> std::process::Child {
+    Command::new(assert_cmd::cargo::cargo_bin("dbm"))
         .current_dir(p.dir.path())
         .args([
             "--repository",
@@ -217,13 +211,23 @@ fn kill_9_in_the_middle_then_a_second_run_finishes() {
             "--databases",
             "tenants/*.db",
             "-j",
-            "1",
+            jobs,
             "--json",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn kill_9_in_the_middle_then_a_second_run_finishes() {
+    let p = project();
+    let n = 200;
+    for i in 0..n {
+        tenant(&p, i, 1, 50);
+    }
+    let mut child = spawn_json_upgrade(&p, "1", Stdio::null());
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for _ in 0..20 {
         lines.next().expect("a database reported").unwrap();
@@ -272,23 +276,7 @@ fn ctrl_c_stops_starting_databases_and_running_ones_finish_their_version() {
     for i in 0..n {
         tenant(&p, i, 0, 0);
     }
-    let bin = assert_cmd::cargo::cargo_bin("dbm");
-    let mut child = Command::new(&bin)
-        .current_dir(p.dir.path())
-        .args([
-            "--repository",
-            "db_repository",
-            "upgrade",
-            "--databases",
-            "tenants/*.db",
-            "-j",
-            "2",
-            "--json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_json_upgrade(&p, "2", Stdio::piped());
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for _ in 0..10 {
         lines.next().expect("a database reported").unwrap();
