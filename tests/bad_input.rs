@@ -414,8 +414,10 @@ fn down_script_with_sql_error_midway_rolls_back() {
         &format!("db_repository/versions/{down}"),
         "DELETE FROM user;\nDROP TABLE post;\nSELECT * FROM nowhere;\n",
     );
+    // An edited down script is refused unless allowed; allowed, it runs and fails midway.
+    p.refused(&["downgrade", "--no-backup"], &[&down, "--allow-modified"]);
     p.refused(
-        &["downgrade", "--no-backup"],
+        &["downgrade", "--no-backup", "--allow-modified"],
         &[&down, "statement 3", "line 3", "nowhere"],
     );
     assert_eq!(p.version(), Some(2));

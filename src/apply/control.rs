@@ -48,7 +48,35 @@ pub(crate) fn history_ddl() -> String {
         .col(typed("checksum", "TEXT").not_null())
         .col(typed("applied_at", "TEXT").not_null())
         .col(typed("duration_ms", "INTEGER").not_null())
+        // Up rows only: the down script verified with it. NULL in rows older than the column.
+        .col(typed(DOWN_CHECKSUM, "TEXT"))
         .to_string(SqliteQueryBuilder)
+}
+
+const DOWN_CHECKSUM: &str = "down_checksum";
+
+fn has_down_checksum(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2",
+            [HISTORY_TABLE, DOWN_CHECKSUM],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Creates the history table, or adds `down_checksum` to one made before that column was.
+fn ensure_history(conn: &Connection) -> Result<()> {
+    conn.execute_batch(&history_ddl())?;
+    if !has_down_checksum(conn)? {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {} ADD COLUMN {} TEXT",
+            ident(HISTORY_TABLE),
+            ident(DOWN_CHECKSUM)
+        ))?;
+    }
+    Ok(())
 }
 
 /// SQLAlchemy-migrate's control table, column for column.
@@ -145,7 +173,7 @@ pub fn version_control(conn: &Connection, repo: &Repository, version: u64) -> Re
         return Ok(false);
     }
     tx.execute_batch(&control_ddl(repo))?;
-    tx.execute_batch(&history_ddl())?;
+    ensure_history(&tx)?;
     tx.execute(
         &format!(
             "INSERT INTO {} (repository_id, repository_path, version) VALUES (?1, ?2, ?3)",
@@ -298,6 +326,44 @@ pub(crate) fn modified(
     Ok(out)
 }
 
+/// The down scripts of `versions` that changed since their up script was applied (the
+/// pair was verified together). A version applied before dbm recorded down checksums is
+/// not checked.
+pub(crate) fn modified_down<'v>(
+    conn: &Connection,
+    repo: &Repository,
+    versions: impl IntoIterator<Item = &'v VersionFiles>,
+) -> Result<Vec<ModifiedScript>> {
+    if !table_exists(conn, HISTORY_TABLE)? || !has_down_checksum(conn)? {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT {} FROM {} WHERE repository_id = ?1 AND version = ?2 \
+         AND direction = 'up' ORDER BY id DESC LIMIT 1",
+        ident(DOWN_CHECKSUM),
+        ident(HISTORY_TABLE)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut out = vec![];
+    for v in versions {
+        let recorded: Option<Option<String>> = stmt
+            .query_row(params![repo.repository_id, v.version as i64], |r| r.get(0))
+            .optional()?;
+        if let Some(Some(recorded)) = recorded {
+            let now = checksum(repo.read_script(v, Direction::Down)?.as_bytes());
+            if now != recorded {
+                out.push(ModifiedScript {
+                    file: v.down.clone(),
+                    version: v.version,
+                    recorded,
+                    now,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Inside a step's transaction: moves the control row from `from` to `to` and records the
 /// script in the history.
 pub(crate) fn record_step(
@@ -319,19 +385,21 @@ pub(crate) fn record_step(
             file: step.file.to_path_buf(),
         });
     }
-    tx.execute_batch(&history_ddl())?;
+    ensure_history(tx)?;
     tx.execute(
         &format!(
-            "INSERT INTO {} (repository_id, version, direction, checksum, applied_at, duration_ms) \
-             VALUES (?1, ?2, ?3, ?4, {UTC_NOW}, ?5)",
-            ident(HISTORY_TABLE)
+            "INSERT INTO {} (repository_id, version, direction, checksum, applied_at, duration_ms, {}) \
+             VALUES (?1, ?2, ?3, ?4, {UTC_NOW}, ?5, ?6)",
+            ident(HISTORY_TABLE),
+            ident(DOWN_CHECKSUM)
         ),
         params![
             repo.repository_id,
             step.from.max(step.to) as i64,
             step.direction.as_str(),
             step.checksum,
-            duration_ms as i64
+            duration_ms as i64,
+            step.down_checksum
         ],
     )?;
     Ok(())

@@ -42,13 +42,14 @@ pub use step::{apply_version, Step, StepOutcome};
 use crate::error::{Error, LockHolder, Result};
 use crate::repository::{checksum, Repository, VersionFiles};
 use crate::script::Direction;
-use control::{current_version, modified};
+use control::{current_version, modified, modified_down};
 use step::Attempt;
 
 /// Options of [`upgrade`] and [`downgrade`].
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
-    /// Apply even if an already-applied up script changed since it was applied.
+    /// Apply even if an already-applied script changed since it was applied (an up script,
+    /// or going down, the down script recorded with it).
     pub allow_modified: bool,
     /// How long to wait, in all, for other connections' locks (the write lock, and readers
     /// in rollback-journal mode).
@@ -172,6 +173,29 @@ fn check_applied(conn: &Connection, repo: &Repository, allow_modified: bool) -> 
     check(conn, repo, allow_modified).map(|c| c.current)
 }
 
+/// Refuses a downgrade whose down scripts changed since their up scripts were applied
+/// (unless allowed).
+fn down_unchanged(
+    conn: &Connection,
+    repo: &Repository,
+    steps: &[PendingStep<'_>],
+    allow_modified: bool,
+) -> Result<()> {
+    if allow_modified {
+        return Ok(());
+    }
+    let downs = steps
+        .iter()
+        .filter(|s| s.direction == Direction::Down)
+        .map(|s| s.files);
+    let scripts = modified_down(conn, repo, downs)?;
+    if scripts.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Modified { scripts })
+    }
+}
+
 /// Upgrades to `target` (default: the latest version), one transaction per version.
 /// Versions already applied by a concurrent migrator are skipped.
 pub fn upgrade(
@@ -261,12 +285,14 @@ pub fn downgrade_sql(
     allow_modified: bool,
 ) -> Result<String> {
     let from = check_applied(conn, repo, allow_modified)?;
-    offline::offline_sql(
+    let target = downgrade_target(from, repo.latest()?, target)?;
+    down_unchanged(
+        conn,
         repo,
-        from,
-        downgrade_target(from, repo.latest()?, target)?,
+        &pending(from, target, &repo.versions()?)?,
         allow_modified,
-    )
+    )?;
+    offline::offline_sql(repo, from, target, allow_modified)
 }
 
 #[cfg(test)]
@@ -287,19 +313,27 @@ fn run(
     let checked = check(conn, repo, opts.allow_modified)?;
     let target = target_of(&checked)?;
     let steps = pending(checked.current, target, &checked.versions)?;
-    let mut scripts: HashMap<(u64, u64), (PathBuf, String)> = HashMap::new();
+    down_unchanged(conn, repo, &steps, opts.allow_modified)?;
+    // Per step: the script, and going up the down script's checksum to record with it.
+    let mut scripts: HashMap<(u64, u64), (PathBuf, String, Option<String>)> = HashMap::new();
     for s in &steps {
         let sql = repo.read_script(s.files, s.direction)?;
+        let down_sum = match s.direction {
+            Direction::Up => Some(checksum(
+                repo.read_script(s.files, Direction::Down)?.as_bytes(),
+            )),
+            Direction::Down => None,
+        };
         scripts.insert(
             (s.from, s.to),
-            (s.files.script(s.direction).to_path_buf(), sql),
+            (s.files.script(s.direction).to_path_buf(), sql, down_sum),
         );
     }
     let mut report = ApplyReport::default();
     if steps.is_empty() {
         return Ok(report);
     }
-    let texts: Vec<&str> = scripts.values().map(|(_, s)| s.as_str()).collect();
+    let texts: Vec<&str> = scripts.values().map(|(_, s, _)| s.as_str()).collect();
     if backup::wanted(opts.backup, &texts) {
         report.backup = backup::take(conn, checked.current).map_err(|e| locked(e, wait))?;
     }
@@ -324,7 +358,7 @@ fn run(
             return Ok(report);
         }
         let (from, to) = if up { (cur, cur + 1) } else { (cur, cur - 1) };
-        let Some((file, sql)) = scripts.get(&(from, to)) else {
+        let Some((file, sql, down_sum)) = scripts.get(&(from, to)) else {
             // Only a concurrent downgrade while upgrading (or the reverse) gets here.
             return Err(stop(
                 report,
@@ -342,6 +376,7 @@ fn run(
             to,
             direction: if up { Direction::Up } else { Direction::Down },
             checksum: &checksum(sql.as_bytes()),
+            down_checksum: down_sum.as_deref(),
         };
         match step::run(conn, &step, wait, &mut || Ok(())) {
             Ok(Attempt::Applied { .. }) => report.steps.push((from, to)),

@@ -28,6 +28,9 @@ pub struct Step<'a> {
     pub direction: Direction,
     /// SHA-256 of `sql`, recorded in the history.
     pub checksum: &'a str,
+    /// Going up: SHA-256 of the version's down script, recorded with it so that a
+    /// downgrade through an edited one is refused. `None` records none.
+    pub down_checksum: Option<&'a str>,
 }
 
 /// Result of one [`apply_version`] step.

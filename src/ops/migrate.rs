@@ -73,6 +73,7 @@ impl Draft {
             to: migration.version,
             direction: Direction::Up,
             checksum: &checksum(migration.up_sql.as_bytes()),
+            down_checksum: Some(&checksum(migration.down_sql.as_bytes())),
         };
         let result = apply_version(conn, &step, &mut || {
             // Under the write lock: the folder must still end where the draft started.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use rusqlite::Connection;
 
-use crate::apply::control::{current_version, modified, reserved};
+use crate::apply::control::{current_version, modified, modified_down, reserved};
 use crate::apply::pending;
 use crate::diff::differences;
 use crate::error::{Error, Result};
@@ -23,7 +23,8 @@ pub struct Status {
     pub latest: u64,
     /// Versions not applied yet, in order.
     pub pending: Vec<VersionFiles>,
-    /// Applied up scripts that changed since they were applied.
+    /// Applied up scripts that changed since they were applied, and down scripts of applied
+    /// versions that changed since their up script was.
     pub edited: Vec<PathBuf>,
     pub drift: Drift,
 }
@@ -50,8 +51,10 @@ pub fn status(conn: &Connection, repo: &Repository) -> Result<Status> {
         .into_iter()
         .map(|s| s.files.clone())
         .collect();
+    let applied = versions.iter().filter(|v| v.version <= version);
     let edited: Vec<PathBuf> = modified(conn, repo, &versions, version)?
         .into_iter()
+        .chain(modified_down(conn, repo, applied)?)
         .map(|m| m.file)
         .collect();
     let drift = drift(conn, repo, &versions, version, &edited)?;

@@ -408,6 +408,7 @@ fn apply_version_step_outcomes() {
         to: 1,
         direction: Direction::Up,
         checksum: &sum,
+        down_checksum: None,
     };
     // before_commit failing rolls the step back.
     let e = apply_version(&mut conn, &step, &mut || {
