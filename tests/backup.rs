@@ -189,3 +189,32 @@ fn wal_database_backup_is_consistent() {
     assert_equal_db(&b, &pre);
     assert!(rows(&b, "user").iter().any(|r| r[1].contains("walonly")));
 }
+
+/// A `VACUUM INTO` that runs out of room (here the file-size limit, with SIGXFSZ ignored so
+/// the write fails as on a full disk) leaves nothing under a backup name: no truncated copy
+/// that would open as a valid database, and no temporary file. The database is untouched.
+#[cfg(unix)]
+#[test]
+fn failed_backup_leaves_no_file() {
+    let p = project();
+    p.conn("app.db")
+        .execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
+             INSERT INTO post(body, user_id) SELECT hex(randomblob(200)), 1 FROM n;",
+        )
+        .unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("dbm");
+    let out = std::process::Command::new("sh")
+        .current_dir(p.dir.path())
+        .arg("-c")
+        // 256 blocks is at most 256 KiB; the database is over 1.5 MB.
+        .arg(r#"trap '' XFSZ; ulimit -f 256; exec "$0" --database app.db --repository db_repository upgrade"#)
+        .arg(&bin)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(stderr(&out).contains("backup"), "{}", stderr(&out));
+    assert_eq!(backups(&p), Vec::<PathBuf>::new(), "{}", stderr(&out));
+    assert_eq!(p.version(), Some(2));
+    assert_eq!(integrity(&p.path("app.db")), "ok");
+}

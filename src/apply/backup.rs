@@ -1,6 +1,9 @@
 //! Backups before destructive steps: when to take one, and the copy itself.
 
-use std::path::PathBuf;
+use std::fs::{self, File, OpenOptions};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::Connection;
 
@@ -37,6 +40,12 @@ pub(crate) fn wanted(policy: BackupPolicy, scripts: &[&str]) -> bool {
 
 /// Takes a consistent copy with `VACUUM INTO` next to the database file, named after the
 /// version it holds. `None` for in-memory and temporary databases.
+///
+/// The copy is written under a temporary name, synced, then published under the first free
+/// `…-Z`, `…-Z-2`, … name with a hard link, which fails rather than replace an existing file:
+/// concurrent backups get distinct names, and the final name never holds a partial copy (an
+/// interrupted or disk-full `VACUUM INTO` leaves a file that opens as a valid, empty
+/// database). On failure the temporary file is removed.
 pub(crate) fn take(conn: &Connection, version: u64) -> Result<Option<PathBuf>> {
     let Some(db) = conn.path().filter(|p| !p.is_empty()) else {
         return Ok(None);
@@ -44,21 +53,80 @@ pub(crate) fn take(conn: &Connection, version: u64) -> Result<Option<PathBuf>> {
     let stamp: String =
         conn.query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))?;
     let base = format!("{db}.backup-v{version}-{stamp}");
-    let mut path = PathBuf::from(&base);
-    let mut n = 1;
-    while path.exists() {
-        n += 1;
-        path = PathBuf::from(format!("{base}-{n}"));
+    let io = |e: std::io::Error| Error::Backup {
+        path: PathBuf::from(&base),
+        message: e.to_string(),
+    };
+    let tmp = reserve_temp(&base).map_err(io)?;
+    let copied = copy_to(conn, &tmp, &base).and_then(|()| publish(&tmp, &base).map_err(io));
+    // The temporary name is gone either way: linked and unlinked, or never complete.
+    let _ = fs::remove_file(&tmp);
+    copied.map(Some)
+}
+
+/// Creates an empty file under a name no other backup uses (`VACUUM INTO` accepts an empty
+/// target); create-new semantics decide, so a leftover of a killed process is skipped.
+fn reserve_temp(base: &str) -> std::io::Result<PathBuf> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let tmp = PathBuf::from(format!("{base}.tmp-{}-{n}", std::process::id()));
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(_) => return Ok(tmp),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
     }
-    conn.execute("VACUUM INTO ?1", [path.display().to_string()])
+}
+
+/// The copy itself, synced to disk before it is published.
+fn copy_to(conn: &Connection, tmp: &Path, base: &str) -> Result<()> {
+    let backup_error = |message: String| Error::Backup {
+        path: PathBuf::from(base),
+        message,
+    };
+    conn.execute("VACUUM INTO ?1", [tmp.display().to_string()])
         .map_err(|e| match e {
             e if crate::error::is_busy(&e) => Error::Sqlite(e),
-            e => Error::Backup {
-                path: path.clone(),
-                message: e.to_string(),
-            },
+            e => backup_error(e.to_string()),
         })?;
-    Ok(Some(path))
+    File::open(tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| backup_error(e.to_string()))
+}
+
+/// Links the complete copy under the first free final name, then syncs the folder so the
+/// name survives a crash.
+fn publish(tmp: &Path, base: &str) -> std::io::Result<PathBuf> {
+    let mut n = 1;
+    loop {
+        let path = match n {
+            1 => PathBuf::from(base),
+            n => PathBuf::from(format!("{base}-{n}")),
+        };
+        match fs::hard_link(tmp, &path) {
+            Ok(()) => {
+                sync_dir(&path)?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => File::open(dir)?.sync_all(),
+        None => File::open(".")?.sync_all(),
+    }
+}
+
+/// Folders cannot be opened as files here; the link is as durable as the platform makes it.
+#[cfg(not(unix))]
+fn sync_dir(_: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]

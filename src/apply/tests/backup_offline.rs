@@ -136,3 +136,61 @@ fn offline_sql_stops_on_foreign_key_violation() {
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
     assert!(!table_exists(&conn, "posts").unwrap());
 }
+
+/// Backups taken at the same moment (same version, same second) from several threads get
+/// distinct names, and each is a complete copy.
+#[test]
+fn concurrent_backups_get_distinct_names() {
+    let f = standard();
+    upgrade(&mut f.open(), &f.repo, None, &no_backup()).unwrap();
+    let threads = 8;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (db, barrier) = (f.db.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let conn = Connection::open(db).unwrap();
+                barrier.wait();
+                (0..3)
+                    .map(|_| backup::take(&conn, 3).map(|p| p.unwrap()))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut names = std::collections::BTreeSet::new();
+    for h in handles {
+        for b in h.join().unwrap() {
+            let b = b.unwrap();
+            let copy = Connection::open(&b).unwrap();
+            assert_eq!(db_version(&copy, &f.repo).unwrap(), Some(3), "{b:?}");
+            assert_eq!(count(&copy, "SELECT count(*) FROM users"), 2, "{b:?}");
+            assert!(names.insert(b.clone()), "{b:?} handed out twice");
+        }
+    }
+    assert_eq!(names.len(), threads * 3);
+    let files = fs::read_dir(f.db.parent().unwrap())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().contains(".backup-")
+        })
+        .count();
+    assert_eq!(files, threads * 3, "no temporary files left");
+}
+
+/// A `VACUUM INTO` that fails leaves neither a file under the final name nor a temporary one.
+#[test]
+fn failed_backup_removes_its_temporary_file() {
+    let f = standard();
+    let conn = f.open();
+    // VACUUM cannot run inside a transaction: the copy fails after its file was reserved.
+    conn.execute_batch("BEGIN; SELECT 1;").unwrap();
+    let err = backup::take(&conn, 0).unwrap_err();
+    assert!(matches!(err, Error::Backup { .. }), "{err}");
+    let left: Vec<_> = fs::read_dir(f.db.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".backup-"))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+}
