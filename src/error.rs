@@ -2,7 +2,7 @@
 //! lines, tables, counts); `Display` gives the message the command line prints.
 
 use crate::apply::ApplyReport;
-use crate::precheck::Offence;
+use crate::precheck::{LostTable, Offence};
 use crate::script::Direction;
 use std::fmt;
 use std::path::PathBuf;
@@ -69,6 +69,15 @@ pub enum Error {
         /// The rename hints that came with the refused migration.
         hints: Vec<String>,
     },
+    /// Tables the migration drops with their rows while it creates tables of the same shape:
+    /// renames the model does not declare.
+    #[error("the migration would lose rows; nothing was written:\n{}\nTo drop the rows anyway, run again with --accept-data-loss.", lost.iter().map(|l| format!("  table {} ({} row{}) is dropped and {} with the same columns is created: if it is a rename, declare renamed_from = {:?} on table {} to keep the rows", l.dropped, l.rows, if l.rows == 1 { "" } else { "s" }, l.created, l.dropped, l.created)).collect::<Vec<_>>().join("\n"))]
+    WouldLoseRows { lost: Vec<LostTable> },
+    /// Stopped by a request (Ctrl-C) before the version committed.
+    #[error(
+        "interrupted: the migration was rolled back and its scripts removed; nothing was written"
+    )]
+    Interrupted,
     /// The database has no control row for this repository.
     #[error("the database is not under version control for repository {repository_id:?} (no row in {table}); run `dbm version-control` first")]
     NotControlled {
@@ -279,6 +288,16 @@ pub enum RepositoryError {
         file: PathBuf,
         line: usize,
         message: String,
+    },
+    /// Another file already claims the version number a new version is to take.
+    #[error("version {version} is taken: {} already exists; nothing was written: run the command again", file.display())]
+    VersionTaken { version: u64, file: PathBuf },
+    /// Another `dbm migrate` is writing this version (or was interrupted writing it).
+    #[error("version {version} is being written by a `dbm migrate` on {} (marker {}): it is not applied yet; nothing was written: run the command again once it has finished (an interrupted one is cleaned up by the next `dbm migrate` on that database)", if database.is_empty() { "an in-memory database".to_string() } else { database.clone() }, marker.display())]
+    VersionInProgress {
+        version: u64,
+        database: String,
+        marker: PathBuf,
     },
     /// Scripts embedded in the binary cannot be written.
     #[error("the repository {} is embedded in this binary; write its scripts in the folder and rebuild", root.display())]

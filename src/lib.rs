@@ -72,8 +72,8 @@ pub use ops::migrate::{draft, migrate, Draft, MigrateOptions, Migrated};
 pub use ops::roundtrip::{round_trip, TestEvent};
 pub use ops::status::{status, Drift, Status};
 pub use plan::PlanOptions;
-pub use precheck::Offence;
-pub use repository::{Repository, VersionFiles};
+pub use precheck::{LostTable, Offence};
+pub use repository::{PendingVersion, Repository, VersionFiles};
 pub use risk::{Hazard, Risk};
 pub use rollout::{
     rollout, rollout_with, survey, DatabaseReport, Databases, Failure, Goal, Outcome,

@@ -19,6 +19,59 @@ pub struct Offence {
     pub rows: i64,
 }
 
+/// A table dropped with its rows while a table of the same shape (the same columns, of the
+/// same types) is created under another name: most likely a rename the model does not
+/// declare, which would lose the rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostTable {
+    pub dropped: String,
+    pub created: String,
+    /// Rows of `dropped` now.
+    pub rows: i64,
+}
+
+/// The undeclared renames among `changes` whose dropped table holds rows.
+pub(crate) fn undeclared_renames(
+    conn: &Connection,
+    changes: &[Change],
+) -> rusqlite::Result<Vec<LostTable>> {
+    let same_shape = |old: &Table, new: &Table| {
+        old.columns.len() == new.columns.len()
+            && old.columns.iter().all(|oc| {
+                new.column(&oc.name)
+                    .is_some_and(|nc| nc.sql_type.eq_ignore_ascii_case(&oc.sql_type))
+            })
+    };
+    let mut out = vec![];
+    for c in changes {
+        let Change::DropTable(old) = c else { continue };
+        let twins: Vec<&Table> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::CreateTable(new) if !same_name(&old.name, &new.name) => Some(new),
+                _ => None,
+            })
+            .filter(|new| same_shape(old, new))
+            .collect();
+        if twins.is_empty() {
+            continue;
+        }
+        let rows: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM {}", ident(&old.name)),
+            [],
+            |r| r.get(0),
+        )?;
+        if rows > 0 {
+            out.extend(twins.into_iter().map(|new| LostTable {
+                dropped: old.name.clone(),
+                created: new.name.clone(),
+                rows,
+            }));
+        }
+    }
+    Ok(out)
+}
+
 fn count(conn: &Connection, sql: &str) -> Option<i64> {
     conn.query_row(sql, [], |r| r.get::<_, i64>(0)).ok()
 }

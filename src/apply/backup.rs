@@ -50,6 +50,28 @@ pub(crate) fn take(conn: &Connection, version: u64) -> Result<Option<PathBuf>> {
     let Some(db) = conn.path().filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
+    copy_and_publish(conn, db, version)
+}
+
+/// [`take`] for a connection inside its own write transaction, before it changed anything
+/// (`VACUUM INTO` cannot run inside a transaction, and the backup API refuses a source in
+/// a write transaction): the copy is read through a second, read-only connection, which
+/// sees the last committed state, the database as the step finds it; the write lock held
+/// keeps every other writer out until the step commits or rolls back.
+pub(crate) fn take_while_writing(conn: &Connection, version: u64) -> Result<Option<PathBuf>> {
+    let Some(db) = conn.path().filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let reader = Connection::open_with_flags(
+        db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let busy_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
+    reader.busy_timeout(std::time::Duration::from_millis(busy_ms.max(0) as u64))?;
+    copy_and_publish(&reader, db, version)
+}
+
+fn copy_and_publish(conn: &Connection, db: &str, version: u64) -> Result<Option<PathBuf>> {
     let stamp: String =
         conn.query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))?;
     let base = format!("{db}.backup-v{version}-{stamp}");

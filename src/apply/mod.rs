@@ -19,8 +19,9 @@
 //! # Ok::<(), dbm::Error>(())
 //! ```
 
-mod backup;
+pub(crate) mod backup;
 pub(crate) mod control;
+pub(crate) mod interrupted;
 mod offline;
 pub(crate) mod step;
 #[cfg(test)]
@@ -143,6 +144,9 @@ struct Checked {
 }
 
 fn check(conn: &Connection, repo: &Repository, allow_modified: bool) -> Result<Checked> {
+    // A version this database committed whose marker an interrupted `migrate` left behind
+    // joins the repository; the scripts of one not committed stay out of it.
+    interrupted::settle(conn, repo)?;
     let versions = repo.versions()?;
     let latest = versions.last().map_or(0, |v| v.version);
     let current = current_version(conn, repo)?;

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,8 @@ pub enum StepOutcome {
 pub(crate) struct Wait {
     budget: Duration,
     waited: Arc<Mutex<Duration>>,
+    /// Set (by a Ctrl-C handler) to stop waiting at once.
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Wait {
@@ -57,6 +60,15 @@ impl Wait {
         Wait {
             budget,
             waited: Arc::default(),
+            stop: None,
+        }
+    }
+
+    /// A budget that also ends as soon as `stop` is set.
+    pub fn stoppable(budget: Duration, stop: Option<Arc<AtomicBool>>) -> Wait {
+        Wait {
+            stop,
+            ..Wait::new(budget)
         }
     }
 
@@ -69,7 +81,11 @@ impl Wait {
     /// lasts, then gives up, so a later lock attempt fails at once.
     fn handler(&self) -> impl FnMut(i32) -> bool + Send + 'static {
         let (budget, waited) = (self.budget, Arc::clone(&self.waited));
+        let stop = self.stop.clone();
         move |count| {
+            if stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+                return false;
+            }
             let Ok(mut w) = waited.lock() else {
                 return false;
             };
@@ -113,8 +129,11 @@ pub(crate) struct ConnGuard<'c> {
 
 impl<'c> ConnGuard<'c> {
     pub fn new(conn: &'c mut Connection, budget: Duration) -> Result<Self> {
+        Self::with_wait(conn, Wait::new(budget))
+    }
+
+    pub fn with_wait(conn: &'c mut Connection, wait: Wait) -> Result<Self> {
         let busy_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
-        let wait = Wait::new(budget);
         conn.busy_handler(Some(wait.handler()))?;
         Ok(ConnGuard {
             conn,
@@ -193,7 +212,20 @@ pub(crate) fn run(
     wait: &Wait,
     before_commit: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Attempt> {
-    let result = attempt(conn, step, wait, before_commit);
+    run_hooked(conn, step, wait, &mut |_| Ok(()), before_commit)
+}
+
+/// [`run`], with `before_script` called under the write lock once the version is known to be
+/// `from` (there is work), before the script changes anything: what another connection
+/// reads then is the database as the step finds it, and no writer can change it.
+pub(crate) fn run_hooked(
+    conn: &Connection,
+    step: &Step<'_>,
+    wait: &Wait,
+    before_script: &mut dyn FnMut(&Connection) -> Result<()>,
+    before_commit: &mut dyn FnMut() -> Result<()>,
+) -> Result<Attempt> {
+    let result = attempt(conn, step, wait, before_script, before_commit);
     if let Err(Error::Sqlite(e)) = &result {
         if is_environment(e) {
             // A full disk leaves SQLite's pager in its error state with a hot journal, which
@@ -211,6 +243,7 @@ fn attempt(
     conn: &Connection,
     step: &Step<'_>,
     wait: &Wait,
+    before_script: &mut dyn FnMut(&Connection) -> Result<()>,
     before_commit: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Attempt> {
     let _fk = ForeignKeysOff::new(conn)?;
@@ -226,6 +259,7 @@ fn attempt(
     if found != Some(step.from) {
         return Ok(Attempt::Stale { found });
     }
+    before_script(&tx)?;
     let started = Instant::now();
     run_script_checking_foreign_keys(&tx, step).map_err(reader)?;
     let duration_ms = started.elapsed().as_millis() as u64;
@@ -318,9 +352,28 @@ pub fn apply_version(
 ) -> Result<StepOutcome> {
     // Keep the caller's busy timeout (the CLI sets `lock_timeout` on open) rather than
     // imposing the 30 s default.
+    apply_version_hooked(conn, step, None, &mut |_| Ok(()), before_commit)
+}
+
+/// [`apply_version`] with [`run_hooked`]'s `before_script`, and a flag that, once set,
+/// ends any wait for a lock at once.
+pub(crate) fn apply_version_hooked(
+    conn: &mut Connection,
+    step: &Step<'_>,
+    stop: Option<Arc<AtomicBool>>,
+    before_script: &mut dyn FnMut(&Connection) -> Result<()>,
+    before_commit: &mut dyn FnMut() -> Result<()>,
+) -> Result<StepOutcome> {
     let busy_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
-    let guard = ConnGuard::new(conn, Duration::from_millis(busy_ms.max(0) as u64))?;
-    match run(guard.conn(), step, &guard.wait, before_commit)? {
+    let wait = Wait::stoppable(Duration::from_millis(busy_ms.max(0) as u64), stop);
+    let guard = ConnGuard::with_wait(conn, wait)?;
+    match run_hooked(
+        guard.conn(),
+        step,
+        &guard.wait,
+        before_script,
+        before_commit,
+    )? {
         Attempt::Applied { duration_ms } => Ok(StepOutcome::Applied { duration_ms }),
         Attempt::Stale { found: Some(v) } if v == step.to => Ok(StepOutcome::AlreadyApplied),
         Attempt::Stale { found: Some(v) } => Err(Error::AtVersion {

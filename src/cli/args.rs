@@ -103,6 +103,16 @@ pub(super) enum Command {
         /// Describes the migration; its slug names the files.
         #[arg(short, long, value_parser = one_line)]
         message: Option<String>,
+        /// Take a backup before applying, whatever the script contains.
+        #[arg(long, conflicts_with = "no_backup")]
+        backup: bool,
+        /// Never take a backup, even before a destructive script.
+        #[arg(long)]
+        no_backup: bool,
+        /// Apply even though a table holding rows is dropped while a table of the same
+        /// columns is created (a rename not declared with renamed_from): its rows are lost.
+        #[arg(long)]
+        accept_data_loss: bool,
     },
     /// Upgrade the database to VERSION (default: the latest).
     Upgrade {

@@ -2,10 +2,12 @@
 
 use super::args::{parse_version, ApplyArgs};
 use super::Ctx;
-use crate::{ApplyReport, Error, Repository, Risk};
+use crate::{ApplyReport, Error, MigrateOptions, Repository, Risk};
 use anyhow::{anyhow, Result};
 use rusqlite::Connection;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
     let (repo, created) = Repository::create(&ctx.settings.repository, "database repository")?;
@@ -49,12 +51,23 @@ pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
+pub(super) fn migrate(ctx: &Ctx, mut opts: MigrateOptions) -> Result<ExitCode> {
     let model = ctx.model()?;
     let repo = ctx.repo()?;
     let mut conn = ctx.open_db(true)?;
-    let draft =
-        crate::draft(&conn, &repo, &model, &ctx.plan_options()).map_err(|e| ctx.explain(e))?;
+    // Ctrl-C: the running statement is interrupted and a lock wait ends, so the version
+    // rolls back and its scripts are removed; a second Ctrl-C exits at once (the next
+    // command cleans up what that leaves).
+    let stop = Arc::new(AtomicBool::new(false));
+    let (flag, interrupt) = (Arc::clone(&stop), conn.get_interrupt_handle());
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        interrupt.interrupt();
+    });
+    opts.stop = Some(Arc::clone(&stop));
+    let draft = crate::draft(&conn, &repo, &model, &opts.plan).map_err(|e| ctx.explain(e))?;
     let Some(migration) = &draft.migration else {
         say!(
             "No changes: the database matches the model (version {}); nothing written",
@@ -77,9 +90,14 @@ pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
             }
         }
     }
-    let done = match draft.apply(&mut conn, &repo, message) {
+    if stop.load(Ordering::SeqCst) {
+        return Err(anyhow!(Error::Interrupted));
+    }
+    let done = match draft.apply(&mut conn, &repo, &opts) {
         Ok(done) => done,
-        Err(e @ Error::DataDoesNotFit { .. }) => return Err(anyhow!(e)),
+        Err(
+            e @ (Error::DataDoesNotFit { .. } | Error::WouldLoseRows { .. } | Error::Interrupted),
+        ) => return Err(anyhow!(e)),
         Err(e) => {
             return Err(ctx
                 .explain(e)
@@ -87,6 +105,9 @@ pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
         }
     };
     if let Some(done) = done {
+        if let Some(b) = &done.backup {
+            say!("Backup written to {}", b.display());
+        }
         say!(
             "New migration saved as {}",
             ctx.display_path(&done.files.up)

@@ -34,7 +34,7 @@ mod many;
 mod read;
 
 use crate::model::{file as model_file, Schema};
-use crate::{ApplyOptions, BackupPolicy, Error, PlanOptions, Repository};
+use crate::{ApplyOptions, BackupPolicy, Error, MigrateOptions, PlanOptions, Repository};
 use anyhow::{anyhow, bail, Context, Result};
 use args::{ApplyArgs, Cli, Command};
 use clap::Parser;
@@ -179,7 +179,21 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
     }
     match cli.command {
         Command::Create => change::create(&ctx),
-        Command::Migrate { message } => change::migrate(&ctx, message.as_deref()),
+        Command::Migrate {
+            message,
+            backup,
+            no_backup,
+            accept_data_loss,
+        } => {
+            let opts = MigrateOptions {
+                plan: ctx.plan_options(),
+                message,
+                backup: ctx.backup_policy(backup, no_backup),
+                accept_data_loss,
+                stop: None,
+            };
+            change::migrate(&ctx, opts)
+        }
         Command::Upgrade {
             version,
             create,
@@ -341,18 +355,22 @@ impl Ctx {
         }
     }
 
-    fn apply_options(&self, a: &ApplyArgs) -> ApplyOptions {
-        let backup = if a.no_backup {
+    /// `--backup` / `--no-backup`, else dbm.toml's `backup`.
+    fn backup_policy(&self, always: bool, never: bool) -> BackupPolicy {
+        if never {
             BackupPolicy::Never
-        } else if a.backup {
+        } else if always {
             BackupPolicy::Always
         } else {
             self.settings.backup
-        };
+        }
+    }
+
+    fn apply_options(&self, a: &ApplyArgs) -> ApplyOptions {
         ApplyOptions {
             allow_modified: a.allow_modified,
             busy_timeout: Duration::from_secs(a.timeout.unwrap_or(self.settings.lock_timeout)),
-            backup,
+            backup: self.backup_policy(a.backup, a.no_backup),
         }
     }
 

@@ -116,6 +116,15 @@ pub(super) fn status(ctx: &Ctx) -> Result<ExitCode> {
         let files = s.pending.iter().map(|v| ctx.display_path(&v.up)).collect();
         say!("pending:    {}", list(files));
     }
+    for u in &s.uncommitted {
+        let files: Vec<String> = u.files.iter().map(|(f, _)| ctx.display_path(f)).collect();
+        say!(
+            "uncommitted: version {} ({}) is left out of the repository: a `dbm migrate` on {} is writing it, or was interrupted before COMMIT (the next `dbm migrate` on that database removes it)",
+            u.version,
+            list(files),
+            if u.database.is_empty() { "an in-memory database" } else { &u.database }
+        );
+    }
     if s.edited.is_empty() {
         say!("edited:     none");
     } else {

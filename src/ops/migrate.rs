@@ -2,26 +2,41 @@
 //! then write its scripts and apply the up script in one step: the files are written inside
 //! the version's transaction and removed again if it does not commit.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use rusqlite::Connection;
 
 use super::generate::{generate, Migration};
+use crate::apply::backup::{self, BackupPolicy};
 use crate::apply::control::{current_version, reserved};
-use crate::apply::step::{apply_version, Step, StepOutcome};
+use crate::apply::interrupted;
+use crate::apply::step::{apply_version_hooked, Step, StepOutcome};
 use crate::diff::Described;
 use crate::error::{Error, Result};
 use crate::model::Schema;
 use crate::plan::PlanOptions;
-use crate::precheck::{offenders, Offence};
-use crate::repository::{checksum, Repository, VersionFiles};
+use crate::precheck::{offenders, undeclared_renames, LostTable, Offence};
+use crate::repository::{checksum, PendingVersion, Repository, VersionFiles};
 use crate::risk::Risk;
 use crate::script::Direction;
 
-/// Options of [`migrate`].
+/// Options of [`migrate`] and [`Draft::apply`].
 #[derive(Debug, Clone, Default)]
 pub struct MigrateOptions {
     pub plan: PlanOptions,
     /// Describes the migration; its slug names the files (default: from the changes).
     pub message: Option<String>,
+    /// When to take a copy of the database before the up script runs (as for `upgrade`;
+    /// `Auto`: when it destroys data). Taken under the write lock, once there is work.
+    pub backup: BackupPolicy,
+    /// Apply even though a table holding rows is dropped while a table of the same shape is
+    /// created (a rename the model does not declare with `renamed_from`).
+    pub accept_data_loss: bool,
+    /// Set it (from a Ctrl-C handler, say) to stop: a wait for a lock ends, and a version
+    /// not committed yet is rolled back and its scripts removed ([`Error::Interrupted`]).
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// The next migration, generated and checked against the rows, not yet written.
@@ -34,6 +49,9 @@ pub struct Draft {
     /// Live rows the migration's new constraints would reject; [`Draft::apply`] refuses
     /// while there are any.
     pub offences: Vec<Offence>,
+    /// Tables dropped with their rows while a twin is created (undeclared renames);
+    /// [`Draft::apply`] refuses while there are any, unless data loss is accepted.
+    pub lost: Vec<LostTable>,
 }
 
 impl Draft {
@@ -48,11 +66,18 @@ impl Draft {
 
     /// Writes the scripts and applies the up script, in the version's transaction.
     /// `Ok(None)` when there was nothing to do.
+    ///
+    /// Under the write lock, before the script: scripts an interrupted `migrate` of this
+    /// database left are removed, the folder must still end where the draft started, the
+    /// number is claimed with a marker (no other file may hold it), and the backup is taken
+    /// (the database as the step finds it). The scripts are written after the script ran,
+    /// before COMMIT; the marker goes once the version committed. On any failure the
+    /// scripts, the marker and the backup (a copy of an unchanged database) are removed.
     pub fn apply(
         self,
         conn: &mut Connection,
         repo: &Repository,
-        message: Option<&str>,
+        opts: &MigrateOptions,
     ) -> Result<Option<Migrated>> {
         let Some(migration) = self.migration else {
             return Ok(None);
@@ -63,42 +88,83 @@ impl Draft {
                 hints: migration.hints,
             });
         }
-        let files = repo.planned(migration.version, message.unwrap_or(&migration.slug));
-        let mut written = false;
+        if !self.lost.is_empty() && !opts.accept_data_loss {
+            return Err(Error::WouldLoseRows { lost: self.lost });
+        }
+        let files = repo.planned(
+            migration.version,
+            opts.message.as_deref().unwrap_or(&migration.slug),
+        );
+        let (up, down) = (&migration.up_sql, &migration.down_sql);
         let step = Step {
             repo,
-            sql: &migration.up_sql,
+            sql: up,
             file: &files.up,
             from: self.current,
             to: migration.version,
             direction: Direction::Up,
-            checksum: &checksum(migration.up_sql.as_bytes()),
-            down_checksum: Some(&checksum(migration.down_sql.as_bytes())),
+            checksum: &checksum(up.as_bytes()),
+            down_checksum: Some(&checksum(down.as_bytes())),
         };
-        let result = apply_version(conn, &step, &mut || {
-            // Under the write lock: the folder must still end where the draft started.
-            let latest = repo.latest()?;
-            if latest != self.current {
-                return Err(Error::RepositoryChanged {
-                    expected: self.current,
-                    latest,
-                });
-            }
-            repo.write_planned(&files, &migration.up_sql, &migration.down_sql)?;
-            written = true;
-            Ok(())
-        });
+        let stopped = || {
+            opts.stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
+        };
+        let want_backup = backup::wanted(opts.backup, &[up]);
+        let mut claimed: Option<PendingVersion> = None;
+        let mut copy: Option<PathBuf> = None;
+        let result = apply_version_hooked(
+            conn,
+            &step,
+            opts.stop.clone(),
+            &mut |tx| {
+                interrupted::discard_interrupted(tx, repo)?;
+                let latest = repo.latest()?;
+                if latest != self.current {
+                    return Err(Error::RepositoryChanged {
+                        expected: self.current,
+                        latest,
+                    });
+                }
+                claimed = Some(repo.claim(&files, up, down, &interrupted::database_id(tx))?);
+                if want_backup {
+                    copy = backup::take_while_writing(tx, self.current)?;
+                }
+                Ok(())
+            },
+            &mut || {
+                repo.write_planned(&files, up, down)?;
+                if stopped() {
+                    return Err(Error::Interrupted);
+                }
+                Ok(())
+            },
+        );
         match result {
-            Ok(StepOutcome::Applied { .. }) => Ok(Some(Migrated { files, migration })),
+            Ok(StepOutcome::Applied { .. }) => {
+                if let Some(p) = &claimed {
+                    // Should this fail, the next command settles the marker.
+                    let _ = repo.settle(p);
+                }
+                Ok(Some(Migrated {
+                    files,
+                    migration,
+                    backup: copy,
+                }))
+            }
             Ok(StepOutcome::AlreadyApplied) => Err(Error::AtVersion {
                 found: migration.version,
                 expected: self.current,
             }),
             Err(e) => {
-                if written {
-                    let _ = repo.remove_version(&files);
+                if let Some(p) = &claimed {
+                    let _ = interrupted::undo(conn, repo, p);
                 }
-                Err(e)
+                if let Some(b) = &copy {
+                    let _ = std::fs::remove_file(b);
+                }
+                Err(if stopped() { Error::Interrupted } else { e })
             }
         }
     }
@@ -109,6 +175,8 @@ impl Draft {
 pub struct Migrated {
     pub files: VersionFiles,
     pub migration: Migration,
+    /// The copy taken before the up script ran, if any.
+    pub backup: Option<PathBuf>,
 }
 
 /// Generates the next version of `repo` from `model` and checks the live rows against it.
@@ -119,6 +187,7 @@ pub fn draft(
     model: &Schema,
     opts: &PlanOptions,
 ) -> Result<Draft> {
+    interrupted::settle(conn, repo)?;
     let current = current_version(conn, repo)?;
     let latest = repo.latest()?;
     if current < latest {
@@ -136,10 +205,15 @@ pub fn draft(
         .as_ref()
         .map(|m| offenders(conn, &m.changes, &m.target))
         .unwrap_or_default();
+    let lost = match &migration {
+        Some(m) => undeclared_renames(conn, &m.changes)?,
+        None => vec![],
+    };
     Ok(Draft {
         current,
         migration,
         offences,
+        lost,
     })
 }
 
@@ -151,7 +225,7 @@ pub fn migrate(
     model: &Schema,
     opts: &MigrateOptions,
 ) -> Result<Option<Migrated>> {
-    draft(conn, repo, model, &opts.plan)?.apply(conn, repo, opts.message.as_deref())
+    draft(conn, repo, model, &opts.plan)?.apply(conn, repo, opts)
 }
 
 #[cfg(test)]
@@ -179,7 +253,14 @@ mod tests {
         assert_eq!(draft.current, 0);
         assert!(draft.offences.is_empty() && draft.warnings().is_empty());
         let done = draft
-            .apply(&mut conn, &repo, Some("users"))
+            .apply(
+                &mut conn,
+                &repo,
+                &MigrateOptions {
+                    message: Some("users".into()),
+                    ..MigrateOptions::default()
+                },
+            )
             .unwrap()
             .unwrap();
         assert_eq!(done.files.version, 1);
@@ -205,7 +286,9 @@ mod tests {
         let other = repo
             .write_version("other", "SELECT 1;", "SELECT 1;")
             .unwrap();
-        let e = draft.apply(&mut conn, &repo, None).unwrap_err();
+        let e = draft
+            .apply(&mut conn, &repo, &MigrateOptions::default())
+            .unwrap_err();
         assert!(
             matches!(
                 e,

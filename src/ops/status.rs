@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use rusqlite::Connection;
 
 use crate::apply::control::{current_version, modified, modified_down, reserved};
-use crate::apply::pending;
+use crate::apply::{interrupted, pending};
 use crate::diff::differences;
 use crate::error::{Error, Result};
 use crate::inspect::inspect;
 use crate::normalize::{replay, scratch};
-use crate::repository::{Repository, VersionFiles};
+use crate::repository::{PendingVersion, Repository, VersionFiles};
 use crate::script::Direction;
 
 /// The database against its repository.
@@ -27,6 +27,10 @@ pub struct Status {
     /// versions that changed since their up script was.
     pub edited: Vec<PathBuf>,
     pub drift: Drift,
+    /// Versions whose scripts are written but not committed: being written by a `dbm
+    /// migrate` now, or left by one that was killed (the next `dbm migrate` on their
+    /// database removes them). They are not part of the repository.
+    pub uncommitted: Vec<PendingVersion>,
 }
 
 /// Whether the live schema is what the applied scripts make.
@@ -44,6 +48,7 @@ pub enum Drift {
 
 /// Reads the database's status; changes nothing.
 pub fn status(conn: &Connection, repo: &Repository) -> Result<Status> {
+    let uncommitted = interrupted::settle(conn, repo)?;
     let versions = repo.versions()?;
     let latest = versions.last().map_or(0, |v| v.version);
     let version = current_version(conn, repo)?;
@@ -64,6 +69,7 @@ pub fn status(conn: &Connection, repo: &Repository) -> Result<Status> {
         pending,
         edited,
         drift,
+        uncommitted,
     })
 }
 

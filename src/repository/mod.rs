@@ -171,10 +171,169 @@ impl Repository {
     pub fn versions(&self) -> Result<Vec<VersionFiles>> {
         let dir = self.versions_dir();
         let names = match self.scripts {
-            Scripts::Folder => script_names(&dir)?,
+            Scripts::Folder => {
+                // The scripts of a version not committed yet are not part of the repository.
+                let pending: Vec<String> = self
+                    .pending_versions()?
+                    .iter()
+                    .flat_map(|p| p.files.iter().filter_map(|(f, _)| file_name(f)))
+                    .collect();
+                let mut names = script_names(&dir)?;
+                names.retain(|n| !pending.contains(n));
+                names
+            }
             Scripts::Embedded(scripts) => scripts.iter().map(|(n, _)| n.to_string()).collect(),
         };
         self.check_names(&dir, names)
+    }
+
+    /// The versions whose scripts are being written, or were left by a `dbm migrate` that
+    /// did not finish (see [`PendingVersion`]), in version order.
+    pub fn pending_versions(&self) -> Result<Vec<PendingVersion>> {
+        if self.is_embedded() {
+            return Ok(vec![]);
+        }
+        let dir = self.versions_dir();
+        let mut out = vec![];
+        for name in entry_names(&dir)? {
+            let Some(num) = name.strip_prefix(PENDING_PREFIX) else {
+                continue;
+            };
+            if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            out.push(read_marker(&dir.join(&name))?);
+        }
+        out.sort_by_key(|p| p.version);
+        Ok(out)
+    }
+
+    /// Claims `files.version` for a version about to be written for `database`: writes its
+    /// marker (create-new, synced before any script is), then makes sure no other file
+    /// claims the number (a half pair, another slug). Refuses, leaving nothing, when another
+    /// writer holds the number or a file already has it.
+    pub fn claim(
+        &self,
+        files: &VersionFiles,
+        up_sql: &str,
+        down_sql: &str,
+        database: &str,
+    ) -> Result<PendingVersion> {
+        self.writable()?;
+        let pending = PendingVersion {
+            version: files.version,
+            database: database.to_string(),
+            files: vec![
+                (files.up.clone(), checksum(up_sql.as_bytes())),
+                (files.down.clone(), checksum(down_sql.as_bytes())),
+            ],
+            marker: self.marker_path(files.version),
+        };
+        if let Err(e) = write_new_file(&pending.marker, marker_text(&pending).as_bytes()) {
+            return Err(match read_marker(&pending.marker) {
+                Ok(other) => in_progress(other),
+                Err(_) => e,
+            });
+        }
+        let _ = sync_dir(&self.versions_dir());
+        match self.other_claimant(files.version, &[]) {
+            Ok(None) => Ok(pending),
+            Ok(Some(file)) => {
+                let _ = fs::remove_file(&pending.marker);
+                Err(RepositoryError::VersionTaken {
+                    version: files.version,
+                    file,
+                }
+                .into())
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&pending.marker);
+                Err(e)
+            }
+        }
+    }
+
+    /// The version committed: its marker goes, its scripts join the repository.
+    pub fn settle(&self, pending: &PendingVersion) -> Result<()> {
+        match fs::remove_file(&pending.marker) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(&pending.marker, e)),
+        }
+        let _ = sync_dir(&self.versions_dir());
+        Ok(())
+    }
+
+    /// The version never committed: removes its scripts (those still holding the text the
+    /// marker names), the temporary files of an interrupted write, then the marker.
+    pub fn discard(&self, pending: &PendingVersion) -> Result<()> {
+        self.writable()?;
+        let dir = self.versions_dir();
+        let names = entry_names(&dir)?;
+        let marker_name = file_name(&pending.marker).unwrap_or_default();
+        for (file, sum) in &pending.files {
+            let ours = fs::read(file).is_ok_and(|bytes| checksum(&bytes) == *sum);
+            if ours {
+                fs::remove_file(file).map_err(|e| io_err(file, e))?;
+            }
+        }
+        let temps = pending
+            .files
+            .iter()
+            .filter_map(|(f, _)| file_name(f))
+            .chain([marker_name])
+            .map(|n| format!(".{n}.tmp-"))
+            .collect::<Vec<_>>();
+        for name in names
+            .iter()
+            .filter(|n| temps.iter().any(|t| n.starts_with(t)))
+        {
+            let _ = fs::remove_file(dir.join(name));
+        }
+        self.settle(pending)
+    }
+
+    /// Removes the temporary files of markers never published (a kill while one was being
+    /// written: no script was written yet).
+    pub fn remove_unpublished_markers(&self) -> Result<()> {
+        self.writable()?;
+        let dir = self.versions_dir();
+        let names = entry_names(&dir)?;
+        for name in &names {
+            let Some(rest) = name.strip_prefix(&format!(".{PENDING_PREFIX}")) else {
+                continue;
+            };
+            let Some((num, _)) = rest.split_once(".tmp-") else {
+                continue;
+            };
+            if !names.contains(&format!("{PENDING_PREFIX}{num}")) {
+                let _ = fs::remove_file(dir.join(name));
+            }
+        }
+        Ok(())
+    }
+
+    fn marker_path(&self, version: u64) -> PathBuf {
+        self.versions_dir()
+            .join(format!("{PENDING_PREFIX}{version:03}"))
+    }
+
+    /// A script file other than `except` whose name claims `version` (`NNN_….sql`, whatever
+    /// follows the number: a half pair, another slug, a name the rules refuse).
+    fn other_claimant(&self, version: u64, except: &[&Path]) -> Result<Option<PathBuf>> {
+        let dir = self.versions_dir();
+        for name in entry_names(&dir)? {
+            let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+            let claims = !digits.is_empty()
+                && digits.parse::<u64>().ok() == Some(version)
+                && name[digits.len()..].starts_with('_')
+                && name.to_ascii_lowercase().ends_with(".sql");
+            let path = dir.join(&name);
+            if claims && !except.contains(&path.as_path()) {
+                return Ok(Some(path));
+            }
+        }
+        Ok(None)
     }
 
     /// The text of one script, from the folder or the binary.
@@ -326,10 +485,42 @@ impl Repository {
 
     /// Writes the next version's two scripts. Never overwrites an existing file; each file is
     /// written under a temporary name first, so a crash leaves no half-written script.
+    ///
+    /// A `dbm migrate` writing the same number meanwhile is detected either way round: it
+    /// claims the number before it writes and then looks for other files with it, while this
+    /// writes first and then looks for its claim (or its files): at least one of the two
+    /// refuses.
     pub fn write_version(&self, slug: &str, up_sql: &str, down_sql: &str) -> Result<VersionFiles> {
         let files = self.planned(self.latest()? + 1, slug);
+        let clash = |repo: &Repository| -> Result<Option<Error>> {
+            if let Some(p) = repo
+                .pending_versions()?
+                .into_iter()
+                .find(|p| p.version == files.version)
+            {
+                return Ok(Some(in_progress(p)));
+            }
+            Ok(repo
+                .other_claimant(files.version, &[&files.up, &files.down])?
+                .map(|file| {
+                    RepositoryError::VersionTaken {
+                        version: files.version,
+                        file,
+                    }
+                    .into()
+                }))
+        };
+        if let Some(e) = clash(self)? {
+            return Err(e);
+        }
         self.write_planned(&files, up_sql, down_sql)?;
-        Ok(files)
+        match clash(self) {
+            Ok(None) => Ok(files),
+            Ok(Some(e)) | Err(e) => {
+                let _ = self.remove_version(&files);
+                Err(e)
+            }
+        }
     }
 
     /// Writes a version's two scripts exactly where `files` says (see [`Repository::planned`]);
@@ -341,6 +532,7 @@ impl Repository {
             let _ = fs::remove_file(&files.up);
             return Err(e);
         }
+        let _ = sync_dir(&self.versions_dir());
         Ok(())
     }
 
@@ -360,6 +552,118 @@ impl Repository {
 
 /// (slug, file name) of one script.
 type Named = (String, String);
+
+/// A pending version's marker in `versions/`: `.dbm-pending-NNN` (hidden, not `.sql`).
+const PENDING_PREFIX: &str = ".dbm-pending-";
+
+/// A version whose scripts are written but not committed. `dbm migrate` writes this marker
+/// under the database's write lock before the scripts and removes it once the version
+/// commits, so a kill in between leaves scripts that are recognised, not a repository that
+/// breaks every command: while the marker is there, [`Repository::versions`] leaves its
+/// scripts out, and the next command on `database` settles it (applied: the marker goes;
+/// not applied: the scripts go).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingVersion {
+    pub version: u64,
+    /// The database the version is being applied to: its canonical path, empty when it has
+    /// none (in memory).
+    pub database: String,
+    /// Each script and the SHA-256 of its text.
+    pub files: Vec<(PathBuf, String)>,
+    pub marker: PathBuf,
+}
+
+fn in_progress(p: PendingVersion) -> Error {
+    RepositoryError::VersionInProgress {
+        version: p.version,
+        database: p.database,
+        marker: p.marker,
+    }
+    .into()
+}
+
+fn file_name(path: &Path) -> Option<String> {
+    path.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+/// The marker's text: the database comes last, as the rest of its line.
+fn marker_text(p: &PendingVersion) -> String {
+    let mut out = format!(
+        "# dbm: version {} is being written by `dbm migrate`; its scripts are not part of the repository until it commits\nversion = {}\n",
+        p.version, p.version
+    );
+    for (file, sum) in &p.files {
+        out.push_str(&format!(
+            "file = {sum} {}\n",
+            file_name(file).unwrap_or_default()
+        ));
+    }
+    out.push_str(&format!("database = {}\n", p.database));
+    out
+}
+
+fn read_marker(path: &Path) -> Result<PendingVersion> {
+    let text = fs::read_to_string(path).map_err(|e| io_err(path, e))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let bad = || Error::File {
+        path: path.to_path_buf(),
+        message: "not a dbm pending-version marker (remove it if no `dbm migrate` is running)"
+            .into(),
+    };
+    let (mut version, mut database, mut files) = (None, None, vec![]);
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (key, value) = line.split_once(" = ").ok_or_else(bad)?;
+        match key {
+            "version" => version = Some(value.parse::<u64>().map_err(|_| bad())?),
+            "database" => database = Some(value.to_string()),
+            "file" => {
+                let (sum, name) = value.split_once(' ').ok_or_else(bad)?;
+                // Only names of this folder: a marker never removes anything elsewhere.
+                if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+                    return Err(bad());
+                }
+                files.push((dir.join(name), sum.to_string()));
+            }
+            _ => return Err(bad()),
+        }
+    }
+    match (version, database) {
+        (Some(version), Some(database)) if !files.is_empty() => Ok(PendingVersion {
+            version,
+            database,
+            files,
+            marker: path.to_path_buf(),
+        }),
+        _ => Err(bad()),
+    }
+}
+
+/// Every entry name in `dir` that is not a folder.
+fn entry_names(dir: &Path) -> Result<Vec<String>> {
+    let mut names = vec![];
+    for entry in fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
+        let entry = entry.map_err(|e| io_err(dir, e))?;
+        if !entry
+            .file_type()
+            .map_err(|e| io_err(&entry.path(), e))?
+            .is_dir()
+        {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    Ok(names)
+}
+
+/// Syncs a folder so the names just linked or removed in it survive a crash.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_: &Path) -> std::io::Result<()> {
+    Ok(())
+}
 
 /// `NNN_slug.up.sql` → (NNN, slug, true).
 /// The `.sql` file names in `dir`.

@@ -257,3 +257,72 @@ fn slugs_and_checksums() {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
 }
+
+#[test]
+fn a_claimed_version_number_is_refused_to_any_other_writer() {
+    let (_dir, r) = repo();
+    let files = r.planned(1, "mine");
+    // A half pair or another slug already holding the number: nothing is left behind.
+    for taken in ["001_other.up.sql", "001_other.down.sql", "1_x.sql"] {
+        touch(&r, taken);
+        let e = r.claim(&files, "u", "d", "/db").unwrap_err();
+        assert!(
+            matches!(&e, Error::Repository(RepositoryError::VersionTaken { version: 1, file }) if file.ends_with(taken)),
+            "{e}"
+        );
+        assert!(r.pending_versions().unwrap().is_empty());
+        fs::remove_file(r.versions_dir().join(taken)).unwrap();
+    }
+    // Claimed: a second claim and `dbm script` are refused; the scripts stay out of the
+    // repository until the claim is settled.
+    let p = r.claim(&files, "u", "d", "/db").unwrap();
+    assert_eq!(r.pending_versions().unwrap(), vec![p.clone()]);
+    let e = r
+        .claim(&r.planned(1, "again"), "u", "d", "/other")
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Repository(RepositoryError::VersionInProgress { version: 1, .. })
+        ),
+        "{e}"
+    );
+    let e = r.write_version("script", "", "").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Repository(RepositoryError::VersionInProgress { version: 1, .. })
+        ),
+        "{e}"
+    );
+    r.write_planned(&files, "u", "d").unwrap();
+    assert_eq!(r.latest().unwrap(), 0);
+    r.settle(&p).unwrap();
+    assert_eq!(r.versions().unwrap(), vec![files.clone()]);
+
+    // Discarded: the scripts holding the marker's text and the temporary files go, a file
+    // with other text stays.
+    let next = r.planned(2, "next");
+    let p = r.claim(&next, "u2", "d2", "/db").unwrap();
+    fs::write(&next.up, "u2").unwrap();
+    fs::write(&next.down, "edited").unwrap();
+    touch(&r, ".002_next.up.sql.tmp-99");
+    r.discard(&p).unwrap();
+    let mut left: Vec<String> = entry_names(&r.versions_dir()).unwrap();
+    left.sort();
+    assert_eq!(
+        left,
+        ["001_mine.down.sql", "001_mine.up.sql", "002_next.down.sql"]
+    );
+}
+
+#[test]
+fn a_marker_names_only_files_of_its_folder() {
+    let (_dir, r) = repo();
+    fs::write(
+        r.versions_dir().join(".dbm-pending-001"),
+        "version = 1\nfile = abc ../../elsewhere.sql\ndatabase = /db\n",
+    )
+    .unwrap();
+    assert!(r.pending_versions().is_err());
+}
