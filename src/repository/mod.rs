@@ -202,7 +202,12 @@ impl Repository {
             if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
                 continue;
             }
-            out.push(read_marker(&dir.join(&name))?);
+            match read_marker(&dir.join(&name)) {
+                Ok(p) => out.push(p),
+                // Settled by another process since the folder was listed.
+                Err(_) if !dir.join(&name).exists() => {}
+                Err(e) => return Err(e),
+            }
         }
         out.sort_by_key(|p| p.version);
         Ok(out)
