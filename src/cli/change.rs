@@ -10,9 +10,9 @@ use std::process::ExitCode;
 pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
     let (repo, created) = Repository::create(&ctx.settings.repository, "database repository")?;
     if created {
-        say!("Created repository {}", ctx.settings.repository.display());
+        tell!("Created repository {}", ctx.settings.repository.display());
     } else {
-        say!(
+        tell!(
             "Repository {} already exists (latest version {})",
             ctx.settings.repository.display(),
             repo.latest()?
@@ -22,16 +22,16 @@ pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
     let tables = crate::inspect(&conn, &crate::reserved(&repo)).map(|s| s.tables.len());
     if crate::version_control(&conn, &repo, 0)? {
         if new_file {
-            say!("Created database {} at version 0", ctx.db_path().display());
+            tell!("Created database {} at version 0", ctx.db_path().display());
         } else {
             match tables {
-                Ok(n) => say!(
+                Ok(n) => tell!(
                     "Database {} ({n} existing table{}) is now under version control at version 0",
                     ctx.db_path().display(),
                     if n == 1 { "" } else { "s" }
                 ),
                 Err(e) => {
-                    say!(
+                    tell!(
                         "Database {} is now under version control at version 0",
                         ctx.db_path().display()
                     );
@@ -41,7 +41,7 @@ pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
         }
     } else {
         let v = crate::db_version(&conn, &repo)?.unwrap_or(0);
-        say!(
+        tell!(
             "Database {} is already under version control at version {v}",
             ctx.db_path().display()
         );
@@ -56,7 +56,7 @@ pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
     let draft =
         crate::draft(&conn, &repo, &model, &ctx.plan_options()).map_err(|e| ctx.explain(e))?;
     let Some(migration) = &draft.migration else {
-        say!(
+        tell!(
             "No changes: the database matches the model (version {}); nothing written",
             draft.current
         );
@@ -87,12 +87,12 @@ pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
         }
     };
     if let Some(done) = done {
-        say!(
+        tell!(
             "New migration saved as {}",
             ctx.display_path(&done.files.up)
         );
     }
-    say!(
+    tell!(
         "Current database version: {}",
         ctx.require_version(&conn, &repo)?
     );
@@ -106,15 +106,15 @@ fn print_report(
     report: &ApplyReport,
 ) -> Result<()> {
     if let Some(b) = &report.backup {
-        say!("Backup written to {}", b.display());
+        tell!("Backup written to {}", b.display());
     }
     for (from, to) in &report.steps {
-        say!(
+        tell!(
             "{} {from} -> {to}",
             if to > from { "Upgraded" } else { "Downgraded" }
         );
     }
-    say!(
+    tell!(
         "Current database version: {}",
         ctx.require_version(conn, repo)?
     );
@@ -167,7 +167,7 @@ pub(super) fn upgrade(
         }
         let (conn, _) = ctx.create_db()?;
         if crate::adopt_if_empty(&conn, &repo)? {
-            say!("Created database {} at version 0", ctx.db_path().display());
+            tell!("Created database {} at version 0", ctx.db_path().display());
         }
         conn
     } else {
@@ -204,8 +204,8 @@ pub(super) fn script(ctx: &Ctx, message: &str) -> Result<ExitCode> {
     let down =
         format!("-- dbm migration {next:03} (down): {title}\n-- Undo what the up script does.\n\n");
     let files = repo.write_version(message, &up, &down)?;
-    say!("New script saved as {}", ctx.display_path(&files.up));
-    say!("and {}", ctx.display_path(&files.down));
+    tell!("New script saved as {}", ctx.display_path(&files.up));
+    tell!("and {}", ctx.display_path(&files.down));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -219,13 +219,13 @@ pub(super) fn version_control(ctx: &Ctx, version: Option<&str>) -> Result<ExitCo
     }
     let (conn, _) = ctx.create_db()?;
     if crate::version_control(&conn, &repo, v)? {
-        say!(
+        tell!(
             "Database {} is now under version control at version {v}",
             ctx.db_path().display()
         );
     } else {
         let cur = crate::db_version(&conn, &repo)?.unwrap_or(0);
-        say!(
+        tell!(
             "Database {} is already under version control (version {cur})",
             ctx.db_path().display()
         );
@@ -238,7 +238,7 @@ pub(super) fn drop_version_control(ctx: &Ctx) -> Result<ExitCode> {
     let conn = ctx.open_db(true)?;
     ctx.require_version(&conn, &repo)?;
     crate::drop_version_control(&conn, &repo)?;
-    say!(
+    tell!(
         "Database {} is no longer under version control",
         ctx.db_path().display()
     );
