@@ -121,6 +121,16 @@ pub(super) enum Command {
         #[arg(short, long, value_parser = one_line)]
         message: Option<String>,
     },
+    /// Remove the latest version's scripts while the database does not have it applied, so the
+    /// next `migrate` writes it again (after a `downgrade`, to redo it from an edited model).
+    #[command(
+        after_help = "Example:\n  dbm downgrade && dbm discard && dbm migrate -m \"add user email\""
+    )]
+    Discard {
+        /// The version to discard; must be the latest (default: the latest).
+        #[arg(allow_hyphen_values = true, value_name = "VERSION")]
+        version: Option<String>,
+    },
     /// Upgrade the database to VERSION (default: the latest).
     #[command(
         after_help = "Examples:\n  dbm upgrade\n  dbm upgrade 3 --sql > upgrade.sql\n  dbm upgrade --databases 'tenants/*.db' --canary 2"

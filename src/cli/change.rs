@@ -244,3 +244,21 @@ pub(super) fn drop_version_control(ctx: &Ctx) -> Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+pub(super) fn discard(ctx: &Ctx, version: Option<&str>) -> Result<ExitCode> {
+    let target = version.map(parse_version).transpose()?;
+    let repo = ctx.repo()?;
+    let conn = ctx.open_db(true)?;
+    let files = crate::discard(&conn, &repo, target).map_err(|e| ctx.explain(e))?;
+    tell!(
+        "Discarded version {}: removed {} and {}",
+        files.version,
+        ctx.display_path(&files.up),
+        ctx.display_path(&files.down)
+    );
+    tell!(
+        "The next `dbm migrate` writes version {} again",
+        files.version
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -237,6 +237,7 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
             change::downgrade(&ctx, version.as_deref(), &opts)
         }
         Command::Script { message } => change::script(&ctx, &message),
+        Command::Discard { version } => change::discard(&ctx, version.as_deref()),
         Command::VersionControl { version } => change::version_control(&ctx, version.as_deref()),
         Command::DropVersionControl => change::drop_version_control(&ctx),
         Command::Version => read::version(&ctx),
