@@ -73,7 +73,7 @@ pub use ops::migrate::{draft, migrate, Draft, MigrateOptions, Migrated};
 pub use ops::roundtrip::{round_trip, TestEvent};
 pub use ops::status::{status, Drift, Status};
 pub use plan::PlanOptions;
-pub use precheck::Offence;
+pub use precheck::{AtStake, Offence};
 pub use repository::{Repository, VersionFiles};
 pub use risk::{Hazard, Risk};
 pub use rollout::{

@@ -62,6 +62,20 @@ pub(super) struct ApplyArgs {
     pub(super) timeout: Option<u64>,
 }
 
+/// `migrate`: review before applying, or apply without being asked.
+#[derive(Debug, clap::Args, Default)]
+pub(super) struct ReviewArgs {
+    /// Write the scripts (verified as usual) and apply nothing; `dbm upgrade` applies them.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub(super) no_apply: bool,
+    /// Print the up and down scripts that would be written; write nothing, apply nothing.
+    #[arg(long)]
+    pub(super) dry_run: bool,
+    /// Apply a destructive migration without asking (in a terminal dbm asks first).
+    #[arg(short = 'y', long)]
+    pub(super) yes: bool,
+}
+
 /// Many databases instead of one (`upgrade`, `downgrade`, `status`, `check`, `db-version`, `test`).
 #[derive(Debug, clap::Args, Default)]
 pub(super) struct ManyArgs {
@@ -114,12 +128,14 @@ pub(super) enum Command {
     Create,
     /// Diff the model against the database, write the next up/down scripts, apply the up script.
     #[command(
-        after_help = "Examples:\n  dbm migrate -m \"add user email\"\n  dbm --model-command \"cargo run -q --bin schema\" migrate"
+        after_help = "Examples:\n  dbm migrate -m \"add user email\"\n  dbm migrate --dry-run\n  dbm migrate --no-apply && git diff && dbm upgrade\n  dbm --model-command \"cargo run -q --bin schema\" migrate"
     )]
     Migrate {
         /// Describes the migration; its slug names the files.
         #[arg(short, long, value_parser = one_line)]
         message: Option<String>,
+        #[command(flatten)]
+        review: ReviewArgs,
     },
     /// Remove the latest version's scripts while the database does not have it applied, so the
     /// next `migrate` writes it again (after a `downgrade`, to redo it from an edited model).

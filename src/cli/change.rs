@@ -1,10 +1,11 @@
 //! Commands that change the database or the repository.
 
-use super::args::{parse_version, ApplyArgs};
+use super::args::{parse_version, ApplyArgs, ReviewArgs};
 use super::Ctx;
 use crate::{ApplyReport, Error, Repository, Risk};
 use anyhow::{anyhow, Result};
 use rusqlite::Connection;
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
@@ -49,10 +50,10 @@ pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
+pub(super) fn migrate(ctx: &Ctx, message: Option<&str>, review: &ReviewArgs) -> Result<ExitCode> {
     let model = ctx.model()?;
     let repo = ctx.repo()?;
-    let mut conn = ctx.open_db(true)?;
+    let mut conn = ctx.open_db(!review.dry_run)?;
     let draft =
         crate::draft(&conn, &repo, &model, &ctx.plan_options()).map_err(|e| ctx.explain(e))?;
     let Some(migration) = &draft.migration else {
@@ -77,6 +78,12 @@ pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
             }
         }
     }
+    if review.dry_run || review.no_apply {
+        return review_only(ctx, draft, &repo, message, review.dry_run);
+    }
+    if !review.yes && draft.offences.is_empty() && std::io::stdin().is_terminal() {
+        confirm(ctx, &draft.at_stake(&conn))?;
+    }
     let done = match draft.apply(&mut conn, &repo, message) {
         Ok(done) => done,
         Err(e @ Error::DataDoesNotFit { .. }) => return Err(anyhow!(e)),
@@ -97,6 +104,75 @@ pub(super) fn migrate(ctx: &Ctx, message: Option<&str>) -> Result<ExitCode> {
         ctx.require_version(&conn, &repo)?
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `migrate --dry-run` (print the scripts) and `--no-apply` (write them): nothing applied.
+fn review_only(
+    ctx: &Ctx,
+    draft: crate::Draft,
+    repo: &Repository,
+    message: Option<&str>,
+    dry_run: bool,
+) -> Result<ExitCode> {
+    if !dry_run {
+        let Some(files) = draft.write(repo, message)? else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        tell!(
+            "New migration saved as {} (not applied; `dbm upgrade` applies it)",
+            ctx.display_path(&files.up)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (Some(files), Some(m)) = (draft.planned_files(repo, message), &draft.migration) else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    if !draft.offences.is_empty() {
+        return Err(anyhow!(Error::DataDoesNotFit {
+            offences: draft.offences.clone(),
+            hints: m.hints.clone(),
+        }));
+    }
+    say!("-- {}", ctx.display_path(&files.up));
+    say_part!("{}", m.up_sql);
+    say!();
+    say!("-- {}", ctx.display_path(&files.down));
+    say_part!("{}", m.down_sql);
+    tell!("(dry run: nothing written, nothing applied)");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// In a terminal, a destructive migration is applied only after a `y`; the rows at stake
+/// are shown first. Anything else, or end of input, declines.
+fn confirm(ctx: &Ctx, stakes: &[crate::AtStake]) -> Result<()> {
+    if stakes.is_empty() {
+        return Ok(());
+    }
+    fail!("This migration is destructive:");
+    for s in stakes {
+        match s.rows {
+            Some(n) => fail!(
+                "  {}: {n} row{} at stake",
+                s.change,
+                if n == 1 { "" } else { "s" }
+            ),
+            None => fail!("  {} (rows not counted)", s.change),
+        }
+    }
+    {
+        use std::io::Write as _;
+        let mut err = std::io::stderr();
+        let _ = write!(err, "Apply it to {}? [y/N] ", ctx.db_path().display());
+        let _ = err.flush();
+    }
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(anyhow!(
+            "not applied: declined at the prompt; nothing written (pass --yes to apply without asking)"
+        )),
+    }
 }
 
 fn print_report(

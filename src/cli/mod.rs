@@ -226,7 +226,7 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
     }
     match cli.command {
         Command::Create => change::create(&ctx),
-        Command::Migrate { message } => change::migrate(&ctx, message.as_deref()),
+        Command::Migrate { message, review } => change::migrate(&ctx, message.as_deref(), &review),
         Command::Upgrade {
             version,
             create,
