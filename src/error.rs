@@ -201,6 +201,15 @@ pub enum Error {
         report: ApplyReport,
         source: Box<Error>,
     },
+    /// `discard`: the repository has no versions.
+    #[error("the repository has no versions; nothing to discard")]
+    NothingToDiscard,
+    /// `discard`: later versions build on this one.
+    #[error("version {version} is not the repository's latest ({latest}); only the latest version can be discarded")]
+    DiscardNotLatest { version: u64, latest: u64 },
+    /// `discard`: the database has the version applied; its files stay.
+    #[error("version {version} is applied to the database (at version {current}); downgrade below it first (`dbm downgrade {}`), then discard", version - 1)]
+    DiscardApplied { version: u64, current: u64 },
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]

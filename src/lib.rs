@@ -4,7 +4,7 @@
 //! per version, on a connection you lend it.
 //!
 //! One function per use case: [`migrate`] (or [`draft`] then [`Draft::apply`]), [`generate`],
-//! [`upgrade`] / [`downgrade`] (and [`rollout`] over many databases), [`status`], [`round_trip`] (`dbm test`), [`compare`] (diff and check), [`lint`].
+//! [`upgrade`] / [`downgrade`] (and [`rollout`] over many databases), [`status`], [`round_trip`] (`dbm test`), [`compare`] (diff and check), [`lint`], [`discard`].
 //! The `dbm` command line (feature `cli`, on by default) parses arguments, calls one of them
 //! and prints.
 //!
@@ -66,13 +66,14 @@ pub use error::{
 pub use model::builder::{col, table, ColumnBuilder, SchemaBuilder, TableBuilder};
 pub use model::{Reserved, Schema};
 pub use ops::compare::{compare, Comparison};
+pub use ops::discard::discard;
 pub use ops::generate::{generate, Migration};
 pub use ops::lint::{lint, Finding, LintFinding};
 pub use ops::migrate::{draft, migrate, Draft, MigrateOptions, Migrated};
 pub use ops::roundtrip::{round_trip, TestEvent};
 pub use ops::status::{status, Drift, Status};
 pub use plan::PlanOptions;
-pub use precheck::{LostTable, Offence};
+pub use precheck::{AtStake, LostTable, Offence};
 pub use repository::{PendingVersion, Repository, VersionFiles};
 pub use risk::{Hazard, Risk};
 pub use rollout::{

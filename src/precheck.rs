@@ -400,3 +400,40 @@ fn orphans(
         ),
     )
 }
+
+/// Live rows a destructive change would lose: the rows of a dropped table, the non-NULL
+/// values of a dropped or converted column, the rows a `DELETE` may remove (all of the
+/// table's, at most). What the prompt of a destructive `migrate` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AtStake {
+    /// The change, in words.
+    pub change: String,
+    /// `None` when the rows cannot be counted (the table is not in the database as named).
+    pub rows: Option<i64>,
+}
+
+/// [`AtStake`] for each destructive change among `changes`.
+pub(crate) fn at_stake(conn: &Connection, changes: &[crate::diff::Described]) -> Vec<AtStake> {
+    use crate::risk::Hazard;
+    changes
+        .iter()
+        .filter_map(|d| {
+            let sql = match d.hazard.as_ref()? {
+                Hazard::DropsTable { table } | Hazard::DeletesRows { table } => {
+                    format!("SELECT count(*) FROM {}", ident(table))
+                }
+                Hazard::DropsColumn { table, column }
+                | Hazard::ConvertsValues { table, column, .. } => format!(
+                    "SELECT count(*) FROM {} WHERE {} IS NOT NULL",
+                    ident(table),
+                    ident(column)
+                ),
+                _ => return None,
+            };
+            Some(AtStake {
+                change: d.text.clone(),
+                rows: count(conn, &sql),
+            })
+        })
+        .collect()
+}

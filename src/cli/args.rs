@@ -10,8 +10,15 @@ use std::path::PathBuf;
     about = "Schema migrations for SQLite: declare the schema, dbm writes reviewable up/down SQL"
 )]
 pub(super) struct Cli {
-    /// The SQLite database (a path, or a sqlite:///path URL). Overrides DATABASE_URL and dbm.toml.
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The SQLite database: a path, or a URL `sqlite:PATH`, `sqlite://PATH`, `sqlite:///PATH`
+    /// (`?mode=ro` for read-only). Overrides DATABASE_URL and dbm.toml.
+    #[arg(
+        short = 'D',
+        long,
+        visible_alias = "database-url",
+        global = true,
+        value_name = "PATH|URL"
+    )]
     pub(super) database: Option<String>,
     /// The migration repository folder (default db_repository).
     #[arg(long, global = true, value_name = "DIR")]
@@ -26,6 +33,12 @@ pub(super) struct Cli {
     /// The config file (default ./dbm.toml).
     #[arg(long, global = true, value_name = "FILE")]
     pub(super) config: Option<PathBuf>,
+    /// Print only results and errors: no progress lines, notes, hints or warnings.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(super) quiet: bool,
+    /// Also say which database, repository and model the command works on (on stderr).
+    #[arg(short, long, global = true)]
+    pub(super) verbose: bool,
     #[command(subcommand)]
     pub(super) command: Command,
 }
@@ -47,6 +60,20 @@ pub(super) struct ApplyArgs {
     /// Seconds to wait, in all, for other connections' locks.
     #[arg(long, value_name = "SECONDS", value_parser = timeout_secs)]
     pub(super) timeout: Option<u64>,
+}
+
+/// `migrate`: review before applying, or apply without being asked.
+#[derive(Debug, clap::Args, Default)]
+pub(super) struct ReviewArgs {
+    /// Write the scripts (verified as usual) and apply nothing; `dbm upgrade` applies them.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub(super) no_apply: bool,
+    /// Print the up and down scripts that would be written; write nothing, apply nothing.
+    #[arg(long)]
+    pub(super) dry_run: bool,
+    /// Apply a destructive migration without asking (in a terminal dbm asks first).
+    #[arg(short = 'y', long)]
+    pub(super) yes: bool,
 }
 
 /// Many databases instead of one (`upgrade`, `downgrade`, `status`, `check`, `db-version`, `test`).
@@ -97,8 +124,12 @@ impl RolloutArgs {
 #[derive(Debug, Subcommand)]
 pub(super) enum Command {
     /// Create the repository (if absent) and put the database under version control at version 0.
+    #[command(after_help = "Example:\n  dbm --database app.db --repository db_repository create")]
     Create,
     /// Diff the model against the database, write the next up/down scripts, apply the up script.
+    #[command(
+        after_help = "Examples:\n  dbm migrate -m \"add user email\"\n  dbm migrate --dry-run\n  dbm migrate --no-apply && git diff && dbm upgrade\n  dbm --model-command \"cargo run -q --bin schema\" migrate"
+    )]
     Migrate {
         /// Describes the migration; its slug names the files.
         #[arg(short, long, value_parser = one_line)]
@@ -113,10 +144,26 @@ pub(super) enum Command {
         /// columns is created (a rename not declared with renamed_from): its rows are lost.
         #[arg(long)]
         accept_data_loss: bool,
+        #[command(flatten)]
+        review: ReviewArgs,
+    },
+    /// Remove the latest version's scripts while the database does not have it applied, so the
+    /// next `migrate` writes it again (after a `downgrade`, to redo it from an edited model).
+    #[command(
+        after_help = "Example:\n  dbm downgrade && dbm discard && dbm migrate -m \"add user email\""
+    )]
+    Discard {
+        /// The version to discard; must be the latest (default: the latest).
+        #[arg(allow_hyphen_values = true, value_name = "VERSION")]
+        version: Option<String>,
     },
     /// Upgrade the database to VERSION (default: the latest).
+    #[command(
+        after_help = "Examples:\n  dbm upgrade\n  dbm upgrade 3 --sql > upgrade.sql\n  dbm upgrade --databases 'tenants/*.db' --canary 2"
+    )]
     Upgrade {
-        #[arg(allow_hyphen_values = true)]
+        /// The version to reach (default: the repository's latest).
+        #[arg(allow_hyphen_values = true, value_name = "VERSION")]
         version: Option<String>,
         /// Create the database file (and put it under version control) if it does not exist.
         #[arg(long)]
@@ -129,8 +176,10 @@ pub(super) enum Command {
         rollout: RolloutArgs,
     },
     /// Downgrade the database to VERSION (default: one step down; required with --databases).
+    #[command(after_help = "Examples:\n  dbm downgrade\n  dbm downgrade 0 --sql")]
     Downgrade {
-        #[arg(allow_hyphen_values = true)]
+        /// The version to go down to (default: one below the database's).
+        #[arg(allow_hyphen_values = true, value_name = "VERSION")]
         version: Option<String>,
         #[command(flatten)]
         opts: ApplyArgs,
@@ -140,57 +189,95 @@ pub(super) enum Command {
         rollout: RolloutArgs,
     },
     /// Print the repository's latest version.
+    #[command(after_help = "Example:\n  dbm version")]
     Version,
     /// Print the database's version.
+    #[command(
+        after_help = "Examples:\n  dbm db-version\n  dbm db-version --databases 'tenants/*.db'"
+    )]
     DbVersion {
         #[command(flatten)]
         many: ManyArgs,
     },
     /// Write a new empty up/down pair for hand-written SQL.
+    #[command(after_help = "Example:\n  dbm script \"backfill user names\"")]
     Script {
-        #[arg(value_parser = one_line)]
+        /// Describes the script; its slug names the files.
+        #[arg(value_parser = one_line, value_name = "MESSAGE")]
         message: String,
     },
     /// Print the live database's schema as model TOML.
+    #[command(after_help = "Example:\n  dbm --database app.db create-model > models.toml")]
     CreateModel,
     /// Print the differences between the model and the database (exit 0).
+    #[command(after_help = "Examples:\n  dbm diff\n  dbm diff --sql")]
     Diff {
         /// Also print the SQL that `migrate` would write.
         #[arg(long)]
         sql: bool,
     },
     /// Exit 0 when the model and the database match, 1 when they differ (for CI).
+    #[command(after_help = "Example:\n  dbm check || echo \"run dbm migrate\"")]
     Check {
         #[command(flatten)]
         many: ManyArgs,
     },
     /// Database version, repository latest, pending versions, edited scripts, drift.
+    #[command(after_help = "Example:\n  dbm status")]
     Status {
         #[command(flatten)]
         many: ManyArgs,
     },
     /// The applied-scripts history recorded in the database.
+    #[command(after_help = "Example:\n  dbm history")]
     History,
     /// Up to the latest, down to 0 and up again, comparing schemas: from empty, then on an in-memory copy of the data.
+    #[command(after_help = "Example:\n  dbm test")]
     Test {
         #[command(flatten)]
         many: ManyArgs,
     },
     /// Put an existing database under version control at VERSION (default 0).
+    #[command(after_help = "Example:\n  dbm --database legacy.db version-control 4")]
     VersionControl {
-        #[arg(allow_hyphen_values = true)]
+        /// The version the database's schema already is at (default 0).
+        #[arg(allow_hyphen_values = true, value_name = "VERSION")]
         version: Option<String>,
     },
     /// Remove the database from version control (drops the control tables only).
+    #[command(after_help = "Example:\n  dbm drop-version-control")]
     DropVersionControl,
     /// Report destructive and risky changes of existing scripts.
+    #[command(after_help = "Examples:\n  dbm lint\n  dbm lint 3 4 --json")]
     Lint {
-        #[arg(allow_hyphen_values = true)]
+        /// The versions to lint (default: all).
+        #[arg(allow_hyphen_values = true, value_name = "VERSION")]
         versions: Vec<String>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
     },
+    /// Print a completion script for SHELL on stdout.
+    #[command(
+        after_help = "Examples:\n  dbm completions bash > ~/.local/share/bash-completion/completions/dbm\n  dbm completions zsh > ~/.zfunc/_dbm\n  dbm completions fish > ~/.config/fish/completions/dbm.fish"
+    )]
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_name = "SHELL")]
+        shell: Shell,
+    },
+    /// Print dbm's man page (roff) on stdout.
+    #[command(after_help = "Example:\n  dbm man > dbm.1 && man ./dbm.1")]
+    Man,
+}
+
+/// The shells `dbm completions` writes for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(super) enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 /// A migration message: one line of text. It becomes a file name's slug and a comment line

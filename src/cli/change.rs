@@ -1,10 +1,11 @@
 //! Commands that change the database or the repository.
 
-use super::args::{parse_version, ApplyArgs};
+use super::args::{parse_version, ApplyArgs, ReviewArgs};
 use super::Ctx;
 use crate::{ApplyReport, Error, MigrateOptions, Repository, Risk};
 use anyhow::{anyhow, Result};
 use rusqlite::Connection;
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,9 +13,9 @@ use std::sync::Arc;
 pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
     let (repo, created) = Repository::create(&ctx.settings.repository, "database repository")?;
     if created {
-        say!("Created repository {}", ctx.settings.repository.display());
+        tell!("Created repository {}", ctx.settings.repository.display());
     } else {
-        say!(
+        tell!(
             "Repository {} already exists (latest version {})",
             ctx.settings.repository.display(),
             repo.latest()?
@@ -24,16 +25,16 @@ pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
     let tables = crate::inspect(&conn, &crate::reserved(&repo)).map(|s| s.tables.len());
     if crate::version_control(&conn, &repo, 0)? {
         if new_file {
-            say!("Created database {} at version 0", ctx.db_path().display());
+            tell!("Created database {} at version 0", ctx.db_path().display());
         } else {
             match tables {
-                Ok(n) => say!(
+                Ok(n) => tell!(
                     "Database {} ({n} existing table{}) is now under version control at version 0",
                     ctx.db_path().display(),
                     if n == 1 { "" } else { "s" }
                 ),
                 Err(e) => {
-                    say!(
+                    tell!(
                         "Database {} is now under version control at version 0",
                         ctx.db_path().display()
                     );
@@ -43,7 +44,7 @@ pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
         }
     } else {
         let v = crate::db_version(&conn, &repo)?.unwrap_or(0);
-        say!(
+        tell!(
             "Database {} is already under version control at version {v}",
             ctx.db_path().display()
         );
@@ -51,10 +52,14 @@ pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn migrate(ctx: &Ctx, mut opts: MigrateOptions) -> Result<ExitCode> {
+pub(super) fn migrate(
+    ctx: &Ctx,
+    mut opts: MigrateOptions,
+    review: &ReviewArgs,
+) -> Result<ExitCode> {
     let model = ctx.model()?;
     let repo = ctx.repo()?;
-    let mut conn = ctx.open_db(true)?;
+    let mut conn = ctx.open_db(!review.dry_run)?;
     // Ctrl-C: the running statement is interrupted and a lock wait ends, so the version
     // rolls back and its scripts are removed; a second Ctrl-C exits at once (the next
     // command cleans up what that leaves).
@@ -69,7 +74,7 @@ pub(super) fn migrate(ctx: &Ctx, mut opts: MigrateOptions) -> Result<ExitCode> {
     opts.stop = Some(Arc::clone(&stop));
     let draft = crate::draft(&conn, &repo, &model, &opts.plan).map_err(|e| ctx.explain(e))?;
     let Some(migration) = &draft.migration else {
-        say!(
+        tell!(
             "No changes: the database matches the model (version {}); nothing written",
             draft.current
         );
@@ -90,6 +95,13 @@ pub(super) fn migrate(ctx: &Ctx, mut opts: MigrateOptions) -> Result<ExitCode> {
             }
         }
     }
+    if review.dry_run || review.no_apply {
+        return review_only(ctx, draft, &repo, &opts, review.dry_run);
+    }
+    if !review.yes && draft.offences.is_empty() && std::io::stdin().is_terminal() {
+        // A `y` at the prompt is the terminal's --accept-data-loss.
+        opts.accept_data_loss |= confirm(ctx, &draft.at_stake(&conn))?;
+    }
     if stop.load(Ordering::SeqCst) {
         return Err(anyhow!(Error::Interrupted));
     }
@@ -106,18 +118,89 @@ pub(super) fn migrate(ctx: &Ctx, mut opts: MigrateOptions) -> Result<ExitCode> {
     };
     if let Some(done) = done {
         if let Some(b) = &done.backup {
-            say!("Backup written to {}", b.display());
+            tell!("Backup written to {}", b.display());
         }
-        say!(
+        tell!(
             "New migration saved as {}",
             ctx.display_path(&done.files.up)
         );
     }
-    say!(
+    tell!(
         "Current database version: {}",
         ctx.require_version(&conn, &repo)?
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `migrate --dry-run` (print the scripts) and `--no-apply` (write them): nothing applied.
+fn review_only(
+    ctx: &Ctx,
+    draft: crate::Draft,
+    repo: &Repository,
+    opts: &MigrateOptions,
+    dry_run: bool,
+) -> Result<ExitCode> {
+    let message = opts.message.as_deref();
+    if !dry_run {
+        let Some(files) = draft.write(repo, opts)? else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        tell!(
+            "New migration saved as {} (not applied; `dbm upgrade` applies it)",
+            ctx.display_path(&files.up)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (Some(files), Some(m)) = (draft.planned_files(repo, message), &draft.migration) else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    if !draft.offences.is_empty() {
+        return Err(anyhow!(Error::DataDoesNotFit {
+            offences: draft.offences.clone(),
+            hints: m.hints.clone(),
+        }));
+    }
+    say!("-- {}", ctx.display_path(&files.up));
+    say_part!("{}", m.up_sql);
+    say!();
+    say!("-- {}", ctx.display_path(&files.down));
+    say_part!("{}", m.down_sql);
+    tell!("(dry run: nothing written, nothing applied)");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// In a terminal, a destructive migration is applied only after a `y`; the rows at stake
+/// are shown first. Anything else, or end of input, declines.
+/// `Ok(true)` when the user said yes, `Ok(false)` when there was nothing to ask.
+fn confirm(ctx: &Ctx, stakes: &[crate::AtStake]) -> Result<bool> {
+    if stakes.is_empty() {
+        return Ok(false);
+    }
+    fail!("This migration is destructive:");
+    for s in stakes {
+        match s.rows {
+            Some(n) => fail!(
+                "  {}: {n} row{} at stake",
+                s.change,
+                if n == 1 { "" } else { "s" }
+            ),
+            None => fail!("  {} (rows not counted)", s.change),
+        }
+    }
+    {
+        use std::io::Write as _;
+        let mut err = std::io::stderr();
+        let _ = write!(err, "Apply it to {}? [y/N] ", ctx.db_path().display());
+        let _ = err.flush();
+    }
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(true),
+        _ => Err(anyhow!(
+            "not applied: declined at the prompt; nothing written (pass --yes to apply without asking)"
+        )),
+    }
 }
 
 fn print_report(
@@ -127,15 +210,15 @@ fn print_report(
     report: &ApplyReport,
 ) -> Result<()> {
     if let Some(b) = &report.backup {
-        say!("Backup written to {}", b.display());
+        tell!("Backup written to {}", b.display());
     }
     for (from, to) in &report.steps {
-        say!(
+        tell!(
             "{} {from} -> {to}",
             if to > from { "Upgraded" } else { "Downgraded" }
         );
     }
-    say!(
+    tell!(
         "Current database version: {}",
         ctx.require_version(conn, repo)?
     );
@@ -188,7 +271,7 @@ pub(super) fn upgrade(
         }
         let (conn, _) = ctx.create_db()?;
         if crate::adopt_if_empty(&conn, &repo)? {
-            say!("Created database {} at version 0", ctx.db_path().display());
+            tell!("Created database {} at version 0", ctx.db_path().display());
         }
         conn
     } else {
@@ -225,8 +308,8 @@ pub(super) fn script(ctx: &Ctx, message: &str) -> Result<ExitCode> {
     let down =
         format!("-- dbm migration {next:03} (down): {title}\n-- Undo what the up script does.\n\n");
     let files = repo.write_version(message, &up, &down)?;
-    say!("New script saved as {}", ctx.display_path(&files.up));
-    say!("and {}", ctx.display_path(&files.down));
+    tell!("New script saved as {}", ctx.display_path(&files.up));
+    tell!("and {}", ctx.display_path(&files.down));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -240,13 +323,13 @@ pub(super) fn version_control(ctx: &Ctx, version: Option<&str>) -> Result<ExitCo
     }
     let (conn, _) = ctx.create_db()?;
     if crate::version_control(&conn, &repo, v)? {
-        say!(
+        tell!(
             "Database {} is now under version control at version {v}",
             ctx.db_path().display()
         );
     } else {
         let cur = crate::db_version(&conn, &repo)?.unwrap_or(0);
-        say!(
+        tell!(
             "Database {} is already under version control (version {cur})",
             ctx.db_path().display()
         );
@@ -259,9 +342,27 @@ pub(super) fn drop_version_control(ctx: &Ctx) -> Result<ExitCode> {
     let conn = ctx.open_db(true)?;
     ctx.require_version(&conn, &repo)?;
     crate::drop_version_control(&conn, &repo)?;
-    say!(
+    tell!(
         "Database {} is no longer under version control",
         ctx.db_path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn discard(ctx: &Ctx, version: Option<&str>) -> Result<ExitCode> {
+    let target = version.map(parse_version).transpose()?;
+    let repo = ctx.repo()?;
+    let conn = ctx.open_db(true)?;
+    let files = crate::discard(&conn, &repo, target).map_err(|e| ctx.explain(e))?;
+    tell!(
+        "Discarded version {}: removed {} and {}",
+        files.version,
+        ctx.display_path(&files.up),
+        ctx.display_path(&files.down)
+    );
+    tell!(
+        "The next `dbm migrate` writes version {} again",
+        files.version
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -66,6 +66,8 @@ impl std::fmt::Display for ModelSource {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database: PathBuf,
+    /// The database URL said `?mode=ro`.
+    pub read_only: bool,
     pub repository: PathBuf,
     pub model: ModelSource,
     /// Oldest SQLite the scripts must run on.
@@ -89,29 +91,90 @@ pub fn check_lock_timeout(secs: u64, what: &str) -> Result<u64> {
     Ok(secs)
 }
 
-/// `sqlite:///app.db` → `app.db`, `sqlite:////abs/app.db` → `/abs/app.db`; plain paths pass.
-pub fn database_path(url_or_path: &str) -> Result<PathBuf> {
+/// A database named by a path or a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseName {
+    pub path: PathBuf,
+    /// `?mode=ro`: commands that write refuse.
+    pub read_only: bool,
+}
+
+/// A path, or a URL in the forms sqlx-cli and SQLAlchemy take: `sqlite:app.db` and
+/// `sqlite://app.db` (relative), `sqlite:///app.db` (the path after the third slash, as the
+/// contract and SQLAlchemy say: relative; `sqlite:////abs/app.db` is absolute), with
+/// `?mode=ro|rw|rwc` and `%XX` escapes. What is not a file is refused: `file:` URIs,
+/// in-memory databases, other schemes.
+pub fn database_name(url_or_path: &str) -> Result<DatabaseName> {
     let s = url_or_path.trim();
-    if let Some(rest) = s.strip_prefix("sqlite:///") {
-        if rest.is_empty() {
-            bail!("database URL `{s}` names no file");
-        }
-        return Ok(PathBuf::from(rest));
-    }
-    if s.starts_with("sqlite:") {
-        bail!("database URL `{s}` is not of the form sqlite:///path");
-    }
-    if s.starts_with("file:") {
-        // SQLite would read it as a URI: `?mode=memory` migrates a database that vanishes.
-        bail!("database `{s}`: dbm takes a path or sqlite:///path, not a `file:` URI (its options, such as mode=memory, would apply to the migration)");
-    }
-    if s.contains("://") {
-        bail!("database `{s}`: dbm works with SQLite files only (a path or sqlite:///path)");
-    }
     if s.is_empty() {
         bail!("empty database path");
     }
-    Ok(PathBuf::from(s))
+    let memory = || {
+        anyhow!("database `{s}` is an in-memory database: dbm migrates SQLite files (a path or sqlite:PATH)")
+    };
+    let Some(rest) = s.strip_prefix("sqlite:") else {
+        if s.starts_with("file:") {
+            // SQLite would read it as a URI: `?mode=memory` migrates a database that vanishes.
+            bail!("database `{s}`: dbm takes a path or sqlite:///path, not a `file:` URI (its options, such as mode=memory, would apply to the migration)");
+        }
+        if s.contains("://") {
+            bail!("database `{s}`: dbm works with SQLite files only (a path or sqlite:///path)");
+        }
+        if s == ":memory:" {
+            return Err(memory());
+        }
+        return Ok(DatabaseName {
+            path: PathBuf::from(s),
+            read_only: false,
+        });
+    };
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    // `sqlite:///x`: the third slash separates the (empty) host from the path.
+    let rest = rest
+        .strip_prefix('/')
+        .filter(|_| s.starts_with("sqlite:///"))
+        .unwrap_or(rest);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut read_only = false;
+    for option in query.split('&').filter(|o| !o.is_empty()) {
+        match option {
+            "mode=ro" => read_only = true,
+            "mode=rw" | "mode=rwc" => read_only = false,
+            "mode=memory" => return Err(memory()),
+            _ => bail!("database URL `{s}`: option `{option}` is not supported (dbm takes mode=ro, mode=rw or mode=rwc)"),
+        }
+    }
+    let path = percent_decode(path).ok_or_else(|| {
+        anyhow!("database URL `{s}`: a `%` is not followed by two hex digits of UTF-8 text")
+    })?;
+    if path.is_empty() {
+        bail!("database URL `{s}` names no file");
+    }
+    if path == ":memory:" {
+        return Err(memory());
+    }
+    Ok(DatabaseName {
+        path: PathBuf::from(path),
+        read_only,
+    })
+}
+
+/// `%20` → ` `; `None` for a stray `%` or escapes that are not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Parses "3.35" / "3.53.0" into a version triple.
@@ -178,10 +241,19 @@ impl Settings {
             env_database_url.filter(|s| !s.is_empty()),
             &file.database,
         ) {
-            (Some(flag), _, _) => database_path(flag)?,
-            (None, Some(env), _) => database_path(&env)?,
-            (None, None, Some(f)) => rel(database_path(f)?),
-            (None, None, None) => PathBuf::from(DEFAULT_DATABASE),
+            (Some(flag), _, _) => database_name(flag)?,
+            (None, Some(env), _) => database_name(&env)?,
+            (None, None, Some(f)) => {
+                let name = database_name(f)?;
+                DatabaseName {
+                    path: rel(name.path),
+                    ..name
+                }
+            }
+            (None, None, None) => DatabaseName {
+                path: PathBuf::from(DEFAULT_DATABASE),
+                read_only: false,
+            },
         };
         let repository = match (&o.repository, &file.repository) {
             (Some(p), _) => p.clone(),
@@ -208,7 +280,8 @@ impl Settings {
             None => (3, 35, 0),
         };
         Ok(Settings {
-            database,
+            database: database.path,
+            read_only: database.read_only,
             repository,
             model,
             min_sqlite,
@@ -250,18 +323,54 @@ fn read_config(path: &Path) -> Result<ConfigFile> {
 mod tests {
     use super::*;
 
+    /// Every form a database can be named in, and what it means (or the error's words).
     #[test]
     fn urls() {
-        assert_eq!(
-            database_path("sqlite:///app.db").unwrap(),
-            PathBuf::from("app.db")
-        );
-        assert_eq!(
-            database_path("sqlite:////tmp/a.db").unwrap(),
-            PathBuf::from("/tmp/a.db")
-        );
-        assert_eq!(database_path("x.db").unwrap(), PathBuf::from("x.db"));
-        assert!(database_path("postgres://x").is_err());
+        let ok: &[(&str, &str, bool)] = &[
+            ("app.db", "app.db", false),
+            ("data/app.db", "data/app.db", false),
+            ("/abs/app.db", "/abs/app.db", false),
+            ("sqlite:app.db", "app.db", false),
+            ("sqlite://app.db", "app.db", false),
+            ("sqlite://data/app.db", "data/app.db", false),
+            ("sqlite:///app.db", "app.db", false),
+            ("sqlite:////abs/app.db", "/abs/app.db", false),
+            ("sqlite:/abs/app.db", "/abs/app.db", false),
+            ("sqlite:app.db?mode=ro", "app.db", true),
+            ("sqlite://app.db?mode=rwc", "app.db", false),
+            ("sqlite:///my%20app.db?mode=ro", "my app.db", true),
+            ("  sqlite:app.db  ", "app.db", false),
+        ];
+        for (input, path, read_only) in ok {
+            let got = database_name(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(
+                (got.path, got.read_only),
+                (PathBuf::from(path), *read_only),
+                "{input}"
+            );
+        }
+        let refused: &[(&str, &str)] = &[
+            ("", "empty"),
+            ("sqlite:", "names no file"),
+            ("sqlite://", "names no file"),
+            ("sqlite:///", "names no file"),
+            ("sqlite:///?mode=ro", "names no file"),
+            (":memory:", "in-memory"),
+            ("sqlite::memory:", "in-memory"),
+            ("sqlite://app.db?mode=memory", "in-memory"),
+            (
+                "sqlite:app.db?cache=shared",
+                "option `cache=shared` is not supported",
+            ),
+            ("sqlite:app%2.db", "`%`"),
+            ("file:app.db", "not a `file:` URI"),
+            ("postgres://x", "SQLite files only"),
+            ("mysql://localhost/db", "SQLite files only"),
+        ];
+        for (input, words) in refused {
+            let e = database_name(input).unwrap_err().to_string();
+            assert!(e.contains(words), "{input}: {e}");
+        }
     }
 
     #[test]

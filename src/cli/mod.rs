@@ -19,8 +19,25 @@ macro_rules! say_part {
         $crate::cli::emit(&mut std::io::stdout(), format_args!($($arg)*))
     };
 }
-/// `eprintln!` that never panics (stderr piped into a reader that went away).
+/// A progress or outcome line on stdout ("Upgraded 1 -> 2"), left out with `--quiet`;
+/// results (versions, TOML, SQL) use [`say!`].
+macro_rules! tell {
+    ($($arg:tt)*) => {
+        if !$crate::cli::quiet() {
+            say!($($arg)*)
+        }
+    };
+}
+/// A note, hint or warning on stderr, left out with `--quiet`.
 macro_rules! note {
+    ($($arg:tt)*) => {
+        if !$crate::cli::quiet() {
+            fail!($($arg)*)
+        }
+    };
+}
+/// `eprintln!` that never panics (stderr piped into a reader that went away): errors.
+macro_rules! fail {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr(), $($arg)*);
@@ -53,6 +70,13 @@ pub fn run() -> ExitCode {
 /// app can ship its own migration binary (`fn main() -> ExitCode { run_with_model(schema) }`).
 pub fn run_with_model(model: Schema) -> ExitCode {
     main_with(Some(model))
+}
+
+/// `--quiet`: set once, before the command runs.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The first error writing the output, other than a closed pipe.
@@ -93,20 +117,20 @@ fn main_with(model: Option<Schema>) -> ExitCode {
     let code = match execute(cli, model) {
         Ok(code) => code,
         Err(e) => {
-            note!("error: {}", message(&e));
+            fail!("error: {}", message(&e));
             return ExitCode::from(2);
         }
     };
     use std::io::Write as _;
     if let Err(e) = std::io::stdout().flush() {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
-            note!("error: cannot write the output: {e}");
+            fail!("error: cannot write the output: {e}");
             return ExitCode::from(2);
         }
     }
     match OUTPUT_ERROR.lock().ok().and_then(|mut e| e.take()) {
         Some(e) => {
-            note!("error: cannot write the output: {e}");
+            fail!("error: cannot write the output: {e}");
             ExitCode::from(2)
         }
         None => code,
@@ -114,6 +138,13 @@ fn main_with(model: Option<Schema>) -> ExitCode {
 }
 
 fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    // These need no settings: they work in any folder, even beside a broken dbm.toml.
+    match cli.command {
+        Command::Completions { shell } => return read::completions(shell),
+        Command::Man => return read::man(),
+        _ => {}
+    }
     let overrides = Overrides {
         database: cli.database.clone(),
         repository: cli.repository.clone(),
@@ -128,6 +159,22 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
         if let Some(t) = opts.timeout {
             settings.lock_timeout = t;
         }
+    }
+    if cli.verbose {
+        fail!(
+            "database: {}{}\nrepository: {}\nmodel: {}",
+            settings.database.display(),
+            if settings.read_only {
+                " (read-only)"
+            } else {
+                ""
+            },
+            settings.repository.display(),
+            match &model {
+                Some(_) => "declared in this program".to_string(),
+                None => settings.model.to_string(),
+            }
+        );
     }
     let ctx = Ctx { settings, model };
     let database_flag = cli.database.is_some();
@@ -184,6 +231,7 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
             backup,
             no_backup,
             accept_data_loss,
+            review,
         } => {
             let opts = MigrateOptions {
                 plan: ctx.plan_options(),
@@ -192,7 +240,7 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
                 accept_data_loss,
                 stop: None,
             };
-            change::migrate(&ctx, opts)
+            change::migrate(&ctx, opts, &review)
         }
         Command::Upgrade {
             version,
@@ -204,6 +252,7 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
             change::downgrade(&ctx, version.as_deref(), &opts)
         }
         Command::Script { message } => change::script(&ctx, &message),
+        Command::Discard { version } => change::discard(&ctx, version.as_deref()),
         Command::VersionControl { version } => change::version_control(&ctx, version.as_deref()),
         Command::DropVersionControl => change::drop_version_control(&ctx),
         Command::Version => read::version(&ctx),
@@ -215,6 +264,8 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
         Command::History => read::history(&ctx),
         Command::Test { .. } => read::test(&ctx),
         Command::Lint { versions, json } => read::lint(&ctx, &versions, json),
+        Command::Completions { shell } => read::completions(shell),
+        Command::Man => read::man(),
     }
 }
 
@@ -263,6 +314,9 @@ impl Ctx {
     /// Opens an existing database; never creates one.
     fn open_db(&self, write: bool) -> Result<Connection> {
         let path = self.db_path();
+        if write {
+            self.writable()?;
+        }
         if !path.exists() {
             bail!(
                 "database {} does not exist; run `dbm create` (or `dbm upgrade --create`) first",
@@ -301,8 +355,20 @@ impl Ctx {
         Ok(conn)
     }
 
+    /// Refuses to write to a database named with `?mode=ro`.
+    fn writable(&self) -> Result<()> {
+        if self.settings.read_only {
+            bail!(
+                "database {} was named read-only (mode=ro) and this command writes to it",
+                self.db_path().display()
+            );
+        }
+        Ok(())
+    }
+
     /// Opens the database, creating the file if it does not exist; says whether it did.
     fn create_db(&self) -> Result<(Connection, bool)> {
+        self.writable()?;
         let path = self.db_path();
         if path.exists() {
             return Ok((self.open_db(true)?, false));

@@ -1,12 +1,42 @@
 //! Commands that only read: versions, the model of a database, diff/check, status, history,
 //! the round-trip test, lint.
 
-use super::args::parse_version;
+use super::args::{parse_version, Cli, Shell};
 use super::Ctx;
 use crate::model::file as model_file;
 use crate::{Drift, Repository, Risk, TestEvent};
 use anyhow::Result;
+use clap::CommandFactory;
 use std::process::ExitCode;
+
+/// `dbm completions SHELL`: the completion script, from the same clap definition.
+pub(super) fn completions(shell: Shell) -> Result<ExitCode> {
+    use clap_complete::Shell as S;
+    let shell = match shell {
+        Shell::Bash => S::Bash,
+        Shell::Zsh => S::Zsh,
+        Shell::Fish => S::Fish,
+        Shell::Powershell => S::PowerShell,
+    };
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "dbm", &mut out);
+    say_part!("{}", String::from_utf8_lossy(&out));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dbm man`: the man page (roff), from the same clap definition.
+pub(super) fn man() -> Result<ExitCode> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+    // Each command's page follows the overview, so one file documents them all.
+    for sub in Cli::command().get_subcommands() {
+        let name = format!("dbm-{}", sub.get_name());
+        let page = sub.clone().name(name);
+        clap_mangen::Man::new(page).render(&mut out)?;
+    }
+    say_part!("{}", String::from_utf8_lossy(&out));
+    Ok(ExitCode::SUCCESS)
+}
 
 pub(super) fn version(ctx: &Ctx) -> Result<ExitCode> {
     say!("{}", ctx.repo()?.latest()?);

@@ -17,7 +17,7 @@ use crate::diff::Described;
 use crate::error::{Error, Result};
 use crate::model::Schema;
 use crate::plan::PlanOptions;
-use crate::precheck::{offenders, undeclared_renames, LostTable, Offence};
+use crate::precheck::{at_stake, offenders, undeclared_renames, AtStake, LostTable, Offence};
 use crate::repository::{checksum, PendingVersion, Repository, VersionFiles};
 use crate::risk::Risk;
 use crate::script::Direction;
@@ -228,6 +228,54 @@ pub fn migrate(
     draft(conn, repo, model, &opts.plan)?.apply(conn, repo, opts)
 }
 
+/// Review first: the draft's files without applying them (`migrate --no-apply`,
+/// `--dry-run`), and what a destructive draft puts at stake (the prompt).
+impl Draft {
+    /// Where [`Draft::apply`] or [`Draft::write`] would write the scripts.
+    pub fn planned_files(&self, repo: &Repository, message: Option<&str>) -> Option<VersionFiles> {
+        let m = self.migration.as_ref()?;
+        Some(repo.planned(m.version, message.unwrap_or(&m.slug)))
+    }
+
+    /// Writes the scripts and applies nothing: a later `upgrade` applies them. Refused like
+    /// [`Draft::apply`] when rows do not fit or the repository moved on. `Ok(None)` when there
+    /// was nothing to do.
+    pub fn write(self, repo: &Repository, opts: &MigrateOptions) -> Result<Option<VersionFiles>> {
+        let Some(files) = self.planned_files(repo, opts.message.as_deref()) else {
+            return Ok(None);
+        };
+        let Some(migration) = self.migration else {
+            return Ok(None);
+        };
+        if !self.offences.is_empty() {
+            return Err(Error::DataDoesNotFit {
+                offences: self.offences,
+                hints: migration.hints,
+            });
+        }
+        if !self.lost.is_empty() && !opts.accept_data_loss {
+            return Err(Error::WouldLoseRows { lost: self.lost });
+        }
+        let latest = repo.latest()?;
+        if latest != self.current {
+            return Err(Error::RepositoryChanged {
+                expected: self.current,
+                latest,
+            });
+        }
+        repo.write_planned(&files, &migration.up_sql, &migration.down_sql)?;
+        Ok(Some(files))
+    }
+
+    /// The live rows each destructive change would lose, for a prompt before applying.
+    pub fn at_stake(&self, conn: &Connection) -> Vec<AtStake> {
+        match &self.migration {
+            Some(m) => at_stake(conn, &m.changes()),
+            None => vec![],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +349,35 @@ mod tests {
         );
         assert_eq!(repo.versions().unwrap(), vec![other]);
         assert_eq!(db_version(&conn, &repo).unwrap(), Some(0));
+    }
+
+    #[test]
+    fn a_written_draft_is_applied_by_upgrade_and_its_stakes_are_counted() {
+        let (_dir, repo, mut conn, model) = setup();
+        let d = draft(&conn, &repo, &model, &PlanOptions::default()).unwrap();
+        assert!(d.at_stake(&conn).is_empty());
+        let files = d
+            .write(
+                &repo,
+                &MigrateOptions {
+                    message: Some("users".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .unwrap();
+        assert!(files.up.ends_with("001_users.up.sql") && files.down.is_file());
+        assert_eq!(db_version(&conn, &repo).unwrap(), Some(0));
+        crate::apply::upgrade(&mut conn, &repo, None, &Default::default()).unwrap();
+        assert_eq!(db_version(&conn, &repo).unwrap(), Some(1));
+        conn.execute_batch("INSERT INTO user VALUES (1), (2), (3);")
+            .unwrap();
+        let empty = SchemaBuilder::new().build().unwrap();
+        let d = draft(&conn, &repo, &empty, &PlanOptions::default()).unwrap();
+        let stakes = d.at_stake(&conn);
+        assert_eq!(stakes.len(), 1, "{stakes:?}");
+        assert_eq!(stakes[0].rows, Some(3));
+        assert!(stakes[0].change.contains("user"), "{stakes:?}");
     }
 
     #[test]

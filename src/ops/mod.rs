@@ -1,8 +1,9 @@
 //! The use cases, one function each, composing the stages: generate and migrate, compare
-//! (`diff`/`check`), status, the round-trip test, lint. Upgrade and downgrade are the run
+//! (`diff`/`check`), status, the round-trip test, lint, discarding an unapplied version. Upgrade and downgrade are the run
 //! half's own (`apply`). The command line calls these and prints; so can an app.
 
 pub(crate) mod compare;
+pub(crate) mod discard;
 pub(crate) mod generate;
 pub(crate) mod lint;
 pub(crate) mod migrate;

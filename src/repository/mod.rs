@@ -760,46 +760,39 @@ fn parse_config(path: &Path, text: &str) -> Result<BTreeMap<String, String>, Rep
     Ok(out)
 }
 
-/// Writes `bytes` to `path` via a temporary file and a hard link, failing if `path` exists.
+/// Writes `bytes` to `path` via a synced temporary file in the same folder, published with
+/// `tempfile`'s atomic no-clobber rename (`renameat2(RENAME_NOREPLACE)`, or a hard link):
+/// fails if `path` exists, and a crash leaves no half-written script under the final name.
 fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let exists = || Error::File {
+        path: path.to_path_buf(),
+        message: "already exists; refusing to overwrite".into(),
+    };
     if path.exists() {
-        return Err(Error::File {
-            path: path.to_path_buf(),
-            message: "already exists; refusing to overwrite".into(),
-        });
+        return Err(exists());
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        Ok(())
-    };
-    if let Err(e) = write() {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err(&tmp, e));
-    }
-    // A hard link fails if the target exists, unlike rename; fall back to rename where links
-    // are unsupported.
-    let result = match fs::hard_link(&tmp, path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::File {
-            path: path.to_path_buf(),
-            message: "already exists; refusing to overwrite".into(),
-        }),
-        Err(_) if !path.exists() => fs::rename(&tmp, path).map_err(|e| io_err(path, e)),
-        Err(e) => Err(io_err(path, e)),
-    };
-    let _ = fs::remove_file(&tmp);
-    result
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.tmp-"))
+        .tempfile_in(dir)
+        .map_err(|e| io_err(dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| io_err(tmp.path(), e))?;
+    // On failure the temporary file is dropped, which removes it.
+    tmp.persist_noclobber(path)
+        .map_err(|e| match e.error.kind() {
+            std::io::ErrorKind::AlreadyExists => exists(),
+            _ => io_err(path, e.error),
+        })?;
+    Ok(())
 }
 
 /// A file-name slug: lowercase ASCII words joined by `_`, at most 50 characters,
