@@ -231,6 +231,13 @@ fn model_from_command(argv: &[String]) -> Result<Schema> {
     Ok(model_file::parse(&text, &format!("<output of `{shown}`>"))?)
 }
 
+/// Foreign keys to tables that do not exist are legal, and kept: a warning, not an error.
+fn warn_missing_parents(schema: &Schema) {
+    for m in schema.missing_parents() {
+        note!("warning: {m}");
+    }
+}
+
 /// The resolved settings and what commands share: opening things, options, messages.
 struct Ctx {
     settings: Settings,
@@ -317,7 +324,14 @@ impl Ctx {
             }
     }
 
+    /// The model, its warnings said on stderr.
     fn model(&self) -> Result<Schema> {
+        let model = self.load_model()?;
+        warn_missing_parents(&model);
+        Ok(model)
+    }
+
+    fn load_model(&self) -> Result<Schema> {
         if let Some(m) = &self.model {
             return Ok(m.clone());
         }

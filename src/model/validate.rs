@@ -1,5 +1,5 @@
 //! Cross-object checks of a declared model that neither the TOML syntax nor the builder's
-//! types can express: reserved names, columns that keys name, foreign-key targets.
+//! types can express: reserved names, columns that keys name, foreign-key target columns.
 
 use super::{name_key, Reserved, Schema, Table};
 use std::collections::{HashMap, HashSet};
@@ -76,18 +76,16 @@ fn table(
         for c in &fk.columns {
             col(c, "foreign key")?;
         }
-        let Some(parent) = tables.get(&name_key(&fk.ref_table)) else {
-            return Err(format!(
-                "table `{}`: foreign key references missing table `{}`",
-                t.name, fk.ref_table
-            ));
-        };
-        for c in &fk.ref_columns {
-            if parent.column(c).is_none() {
-                return Err(format!(
-                    "table `{}`: foreign key references missing column `{}.{c}`",
-                    t.name, fk.ref_table
-                ));
+        // A parent that does not exist is legal in SQLite and real histories hold it (see
+        // `Schema::missing_parents`, which the CLI reports as a warning).
+        if let Some(parent) = tables.get(&name_key(&fk.ref_table)) {
+            for c in &fk.ref_columns {
+                if parent.column(c).is_none() {
+                    return Err(format!(
+                        "table `{}`: foreign key references missing column `{}.{c}`",
+                        t.name, fk.ref_table
+                    ));
+                }
             }
         }
         if !fk.ref_columns.is_empty() && fk.ref_columns.len() != fk.columns.len() {

@@ -596,13 +596,23 @@ checks = [{ name = "len", expr = "length(body) < 1000" }]
         let e = parse("[tables.a]\ncolumns=[{name=\"x\"}]\n[tables.a]\n", "d.toml").unwrap_err();
         assert!(e.to_string().starts_with("d.toml:3"), "{e}");
         let e = parse(
-            "[tables.b]\ncolumns=[{name=\"y\"}]\n\n[tables.a]\ncolumns=[{name=\"x\", references=\"nope(id)\"}]\n",
+            "[tables.b]\ncolumns=[{name=\"y\"}]\n\n[tables.a]\ncolumns=[{name=\"x\", references=\"b(nope)\"}]\n",
             "f.toml",
         )
         .unwrap_err();
-        assert!(e.to_string().contains("missing table `nope`"), "{e}");
+        assert!(e.to_string().contains("missing column `b.nope`"), "{e}");
         // Found after parsing, still located: the declaration of table `a`.
         assert_eq!(e.line, 4, "{e}");
+        // A parent that does not exist is legal (a warning the CLI gives).
+        let s = parse(
+            "[tables.a]\ncolumns=[{name=\"x\", references=\"gone(id)\"}]\n",
+            "g.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            s.missing_parents()[0].to_string().split(" (").next(),
+            Some("table `a`: foreign key references missing table `gone`")
+        );
         let e = parse(
             "[tables.migrate_history]\ncolumns=[{name=\"x\"}]\n",
             "r.toml",
