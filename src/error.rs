@@ -8,7 +8,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// A model-file error, located in the file.
+/// A model-file error, located in the file (line and column count from 1; 0 when the error
+/// has no place in the text, as for a file that cannot be read).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}:{line}:{column}: {message}")]
 pub struct ModelError {
@@ -16,6 +17,20 @@ pub struct ModelError {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    /// The source lines at fault and the problem's place in them, for a caller that shows
+    /// errors as rustc does (the command line does).
+    pub snippet: Option<SourceSnippet>,
+}
+
+/// Whole lines of a model file and the byte range of a problem within them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSnippet {
+    /// The lines, without the newline after the last one.
+    pub text: String,
+    /// The line number (from 1) of the first line of `text`.
+    pub first_line: usize,
+    /// The problem: a byte range of `text` (empty at the end of input).
+    pub span: std::ops::Range<usize>,
 }
 
 /// Everything that can go wrong in dbm's library.

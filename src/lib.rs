@@ -62,6 +62,7 @@ pub use diff::Described;
 pub use embedded::EmbeddedMigrations;
 pub use error::{
     Error, LockHolder, ModelError, ModifiedScript, RepositoryError, Result, ScriptProblem,
+    SourceSnippet,
 };
 pub use model::builder::{col, table, ColumnBuilder, SchemaBuilder, TableBuilder};
 pub use model::{Reserved, Schema};

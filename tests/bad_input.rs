@@ -48,7 +48,7 @@ fn unknown_type_duplicates_and_missing_references() {
         ("t.toml", "[tables.user]\ncolumns = [\n  { name = \"id\", type = \"integr\" },\n]\n", &["--model", "t.toml", "migrate"], &["t.toml:3:", "unknown type `integr`"]),
         ("dc.toml", "[tables.user]\ncolumns = [\n  { name = \"id\", type = \"integer\" },\n  { name = \"ID\", type = \"text\" },\n]\n", &["--model", "dc.toml", "migrate"], &["dc.toml:4:", "duplicate column"]),
         ("dt.toml", "[tables.user]\ncolumns = [{ name = \"id\" }]\n[tables.user]\ncolumns = [{ name = \"id\" }]\n", &["--model", "dt.toml", "migrate"], &["dt.toml:3:"]),
-        ("fk.toml", "[tables.post]\ncolumns = [{ name = \"user_id\", type = \"integer\", references = \"nobody(id)\" }]\n", &["--model", "fk.toml", "migrate"], &["fk.toml", "missing table `nobody`"]),
+        ("fk.toml", "[tables.user]\ncolumns = [{ name = \"id\", type = \"integer\" }]\n[tables.post]\ncolumns = [{ name = \"user_id\", type = \"integer\", references = \"user(nobody)\" }]\n", &["--model", "fk.toml", "migrate"], &["fk.toml:4:", "missing column `user.nobody`"]),
         ("uk.toml", "[tables.user]\ncolumns = [{ name = \"id\", type = \"integer\" }]\nunknown_key = 1\n", &["--model", "uk.toml", "migrate"], &["uk.toml:3:"]),
     ];
     refused_after_writing(&project(), cases);

@@ -397,7 +397,7 @@ fn rust_types_map_to_declared_types() {
 mod composes {
     #[derive(dbm::Table)]
     pub struct Orphan {
-        #[dbm(references = "nowhere(id)")]
+        #[dbm(references = "person(nowhere)")]
         x: i64,
     }
 
@@ -411,10 +411,10 @@ mod composes {
 
 #[test]
 fn schema_wide_checks_run_at_build_and_derived_tables_compose_with_the_builder() {
-    let e = dbm::schema![composes::Orphan].unwrap_err();
+    let e = dbm::schema![composes::Orphan, composes::Person].unwrap_err();
     assert!(
         matches!(&e, dbm::Error::InvalidModel { table: Some(t), message }
-            if t == "orphan" && message.contains("missing table `nowhere`")),
+            if t == "orphan" && message.contains("missing column `person.nowhere`")),
         "{e}"
     );
     let s = dbm::SchemaBuilder::new()

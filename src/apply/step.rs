@@ -314,6 +314,12 @@ fn run_script_checking_foreign_keys(tx: &Connection, step: &Step<'_>) -> Result<
     Ok(())
 }
 
+/// The violations `pragma_foreign_key_check` reports whose parent table exists. A foreign
+/// key to a missing table is a schema fact the model warns about, not a row problem: no row
+/// can satisfy it, so the downgrade of a step that repaired one (pointed it at an existing
+/// table) must not be refused for restoring it with rows in place.
+pub(super) const PARENT_EXISTS: &str = "EXISTS (SELECT 1 FROM sqlite_schema AS s WHERE s.type = 'table' AND s.name = v.parent COLLATE NOCASE)";
+
 /// Rows of `table` that violate its foreign keys (0 for a table that does not exist).
 fn violations_in(conn: &Connection, table: &str) -> Result<i64> {
     let exists: bool = conn.query_row(
@@ -325,7 +331,7 @@ fn violations_in(conn: &Connection, table: &str) -> Result<i64> {
         return Ok(0);
     }
     Ok(conn.query_row(
-        "SELECT count(*) FROM pragma_foreign_key_check(?1)",
+        &format!("SELECT count(*) FROM pragma_foreign_key_check(?1) AS v WHERE {PARENT_EXISTS}"),
         [table],
         |r| r.get(0),
     )?)
@@ -333,7 +339,7 @@ fn violations_in(conn: &Connection, table: &str) -> Result<i64> {
 
 fn foreign_key_violations(conn: &Connection) -> Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare(
-        "SELECT \"table\", count(*) FROM pragma_foreign_key_check GROUP BY \"table\" ORDER BY \"table\"",
+        &format!("SELECT v.\"table\", count(*) FROM pragma_foreign_key_check AS v WHERE {PARENT_EXISTS} GROUP BY v.\"table\" ORDER BY v.\"table\""),
     )?;
     let rows = stmt
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?

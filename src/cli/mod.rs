@@ -51,7 +51,9 @@ mod many;
 mod read;
 
 use crate::model::{file as model_file, Schema};
-use crate::{ApplyOptions, BackupPolicy, Error, MigrateOptions, PlanOptions, Repository};
+use crate::{
+    ApplyOptions, BackupPolicy, Error, MigrateOptions, ModelError, PlanOptions, Repository,
+};
 use anyhow::{anyhow, bail, Context, Result};
 use args::{ApplyArgs, Cli, Command};
 use clap::Parser;
@@ -112,12 +114,44 @@ fn message(e: &anyhow::Error) -> String {
     out
 }
 
+/// The model-file error an error is, if it is one that knows its place in the text.
+fn model_error(e: &anyhow::Error) -> Option<&ModelError> {
+    e.chain()
+        .find_map(|c| {
+            c.downcast_ref::<ModelError>()
+                .or(match c.downcast_ref::<Error>() {
+                    Some(Error::Model(m)) => Some(m),
+                    _ => None,
+                })
+        })
+        .filter(|m| m.snippet.is_some())
+}
+
+/// A model error as rustc shows one: the message, `--> file:line:column`, the source line
+/// and a caret under the problem.
+fn render_model_error(m: &ModelError) -> String {
+    use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
+    let Some(snip) = &m.snippet else {
+        return format!("error: {m}");
+    };
+    let report = [Level::ERROR.primary_title(&m.message).element(
+        Snippet::source(&snip.text)
+            .line_start(snip.first_line)
+            .path(&m.file)
+            .annotation(AnnotationKind::Primary.span(snip.span.clone())),
+    )];
+    Renderer::plain().render(&report).to_string()
+}
+
 fn main_with(model: Option<Schema>) -> ExitCode {
     let cli = Cli::parse();
     let code = match execute(cli, model) {
         Ok(code) => code,
         Err(e) => {
-            fail!("error: {}", message(&e));
+            match model_error(&e) {
+                Some(m) => fail!("{}", render_model_error(m)),
+                None => fail!("error: {}", message(&e)),
+            }
             return ExitCode::from(2);
         }
     };
@@ -296,6 +330,13 @@ fn model_from_command(argv: &[String]) -> Result<Schema> {
     Ok(model_file::parse(&text, &format!("<output of `{shown}`>"))?)
 }
 
+/// Foreign keys to tables that do not exist are legal, and kept: a warning, not an error.
+fn warn_missing_parents(schema: &Schema) {
+    for m in schema.missing_parents() {
+        note!("warning: {m}");
+    }
+}
+
 /// The resolved settings and what commands share: opening things, options, messages.
 struct Ctx {
     settings: Settings,
@@ -397,7 +438,14 @@ impl Ctx {
             }
     }
 
+    /// The model, its warnings said on stderr.
     fn model(&self) -> Result<Schema> {
+        let model = self.load_model()?;
+        warn_missing_parents(&model);
+        Ok(model)
+    }
+
+    fn load_model(&self) -> Result<Schema> {
         if let Some(m) = &self.model {
             return Ok(m.clone());
         }

@@ -59,10 +59,9 @@ fn reserved(ctx: &Ctx) -> crate::Reserved {
 
 pub(super) fn create_model(ctx: &Ctx) -> Result<ExitCode> {
     let conn = ctx.open_db(false)?;
-    say_part!(
-        "{}",
-        model_file::write(&crate::inspect(&conn, &reserved(ctx))?)
-    );
+    let schema = crate::inspect(&conn, &reserved(ctx))?;
+    super::warn_missing_parents(&schema);
+    say_part!("{}", model_file::write(&schema));
     Ok(ExitCode::SUCCESS)
 }
 

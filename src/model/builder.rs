@@ -355,7 +355,7 @@ impl SchemaBuilder {
         }
         s.views = self.views;
         s.triggers = self.triggers;
-        validate(&s, &Reserved::default()).map_err(|(table, m)| invalid(&table, m))?;
+        validate(&s, &Reserved::default()).map_err(|e| invalid(&e.object, e.message))?;
         Ok(s)
     }
 }

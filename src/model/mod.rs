@@ -331,7 +331,49 @@ pub fn name_key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
+/// A foreign key whose parent table is not in the schema: legal in SQLite (which checks
+/// the parent only when a row is written with foreign keys on), and left behind in real
+/// histories when `ALTER TABLE ... RENAME` rewrote a child's reference to a table that was
+/// then dropped, or when a table references one a later migration creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingParent {
+    /// The child table.
+    pub table: String,
+    /// The parent it names.
+    pub parent: String,
+}
+
+impl std::fmt::Display for MissingParent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "table `{}`: foreign key references missing table `{}` (kept as it is; SQLite refuses writes of non-NULL keys while foreign keys are on)",
+            self.table, self.parent
+        )
+    }
+}
+
 impl Schema {
+    /// The foreign keys whose parent table does not exist, one per (table, parent), in
+    /// table order.
+    pub fn missing_parents(&self) -> Vec<MissingParent> {
+        let tables: std::collections::HashSet<String> =
+            self.tables.iter().map(|t| name_key(&t.name)).collect();
+        let mut out: Vec<MissingParent> = vec![];
+        for t in &self.tables {
+            for fk in &t.foreign_keys {
+                let m = MissingParent {
+                    table: t.name.clone(),
+                    parent: fk.ref_table.clone(),
+                };
+                if !tables.contains(&name_key(&fk.ref_table)) && !out.contains(&m) {
+                    out.push(m);
+                }
+            }
+        }
+        out
+    }
+
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| same_name(&t.name, name))
     }

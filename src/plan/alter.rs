@@ -67,7 +67,6 @@ struct Native<'a> {
     added: HashSet<String>,
     dropped_indexes: HashSet<String>,
     reasons: Vec<String>,
-    drop_indexes: Vec<&'a str>,
     renames: Vec<(&'a str, &'a str)>,
     drop_cols: Vec<&'a Column>,
     add_cols: Vec<&'a Column>,
@@ -104,7 +103,6 @@ impl<'a> Native<'a> {
                 _ => None,
             }),
             reasons: vec![],
-            drop_indexes: vec![],
             renames: vec![],
             drop_cols: vec![],
             add_cols: vec![],
@@ -120,7 +118,8 @@ impl<'a> Native<'a> {
         let (ctx, to) = (self.ctx, self.to);
         let t = ident(&to.name);
         match tc {
-            TableChange::DropIndex(ix) => self.drop_indexes.push(&ix.name),
+            // Dropped by the plan before anything takes a name (see `plan`).
+            TableChange::DropIndex(_) => {}
             TableChange::AddIndex(ix) => self.add_indexes.push(ix),
             TableChange::RenameColumn { from: a, to: b } => {
                 if ctx.at_least(RENAME_COLUMN) {
@@ -230,11 +229,7 @@ impl<'a> Native<'a> {
     fn statements(mut self) -> Vec<Statement> {
         let to = self.to;
         let t = ident(&to.name);
-        let mut out: Vec<String> = self
-            .drop_indexes
-            .iter()
-            .map(|ix| format!("DROP INDEX {}", ident(ix)))
-            .collect();
+        let mut out: Vec<String> = vec![];
         for (a, b) in &self.renames {
             out.push(format!(
                 "ALTER TABLE {t} RENAME COLUMN {} TO {}",

@@ -12,7 +12,7 @@ mod tests;
 
 use std::collections::HashSet;
 
-use crate::diff::Change;
+use crate::diff::{Change, TableChange};
 use crate::model::{ddl, name_key, same_name, Schema};
 use crate::sql::ident;
 use crate::Result;
@@ -120,44 +120,78 @@ pub(crate) fn plan(
             })
             .collect(),
     };
+    // SQLite's tables, indexes, views and triggers share one namespace, and a name one
+    // object gives up may be taken by another in the same migration (an index moved to
+    // another table or renamed to a name another index had, a view or index replaced by a
+    // table). So the statements that only give names up (drops of triggers, views, tables,
+    // and the index drops inside an AlterTable) all run first, in change order, and every
+    // statement that takes a name runs after them.
     let mut out = Plan::default();
+    let mut takes: Vec<Statement> = vec![];
     for (source, change) in changes.iter().enumerate() {
-        let stmts = match change {
-            Change::CreateTable(t) => std::iter::once(ddl::create_table(t))
-                .chain(t.indexes.iter().map(|ix| ddl::create_index(&t.name, ix)))
-                .map(Statement::new)
-                .collect(),
+        let (gives_up, stmts): (Vec<Statement>, Vec<Statement>) = match change {
+            Change::CreateTable(t) => (
+                vec![],
+                std::iter::once(ddl::create_table(t))
+                    .chain(t.indexes.iter().map(|ix| ddl::create_index(&t.name, ix)))
+                    .map(Statement::new)
+                    .collect(),
+            ),
             Change::DropTable(t) => {
                 ctx.dropped_tables.insert(name_key(&t.name));
-                vec![Statement::new(format!("DROP TABLE {}", ident(&t.name)))]
+                (
+                    vec![Statement::new(format!("DROP TABLE {}", ident(&t.name)))],
+                    vec![],
+                )
             }
-            Change::RenameTable { from, to } => vec![Statement::new(format!(
-                "ALTER TABLE {} RENAME TO {}",
-                ident(from),
-                ident(to)
-            ))],
+            Change::RenameTable { from, to } => (
+                vec![],
+                vec![Statement::new(format!(
+                    "ALTER TABLE {} RENAME TO {}",
+                    ident(from),
+                    ident(to)
+                ))],
+            ),
             Change::AlterTable { from, to, changes } => {
-                match alter::alter_table(&ctx, from, to, changes)? {
+                let drops = changes
+                    .iter()
+                    .filter_map(|tc| match tc {
+                        TableChange::DropIndex(ix) => {
+                            Some(Statement::new(format!("DROP INDEX {}", ident(&ix.name))))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let stmts = match alter::alter_table(&ctx, from, to, changes)? {
                     Alteration::Native(s) => s,
                     Alteration::Rebuild(s) => {
                         out.rebuilt.push(to.name.clone());
                         s
                     }
-                }
+                };
+                (drops, stmts)
             }
-            Change::CreateView(v) => vec![Statement::new(v.sql.clone())],
+            Change::CreateView(v) => (vec![], vec![Statement::new(v.sql.clone())]),
             Change::DropView(v) => {
                 ctx.dropped_views.insert(name_key(&v.name));
-                vec![Statement::new(format!("DROP VIEW {}", ident(&v.name)))]
+                (
+                    vec![Statement::new(format!("DROP VIEW {}", ident(&v.name)))],
+                    vec![],
+                )
             }
-            Change::CreateTrigger(t) => vec![Statement::new(t.sql.clone())],
+            Change::CreateTrigger(t) => (vec![], vec![Statement::new(t.sql.clone())]),
             Change::DropTrigger(t) => {
                 ctx.dropped_triggers.insert(name_key(&t.name));
-                vec![Statement::new(format!("DROP TRIGGER {}", ident(&t.name)))]
+                (
+                    vec![Statement::new(format!("DROP TRIGGER {}", ident(&t.name)))],
+                    vec![],
+                )
             }
         };
-        out.statements
-            .extend(stmts.into_iter().map(|s| Statement { source, ..s }));
+        let with_source = |s: Statement| Statement { source, ..s };
+        out.statements.extend(gives_up.into_iter().map(with_source));
+        takes.extend(stmts.into_iter().map(with_source));
     }
+    out.statements.extend(takes);
     Ok(out)
 }

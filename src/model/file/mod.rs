@@ -18,9 +18,12 @@ pub use write::write;
 use super::lower::{Lowering, Shorthands};
 use super::types::{known_names, resolve_alias};
 use super::*;
-use crate::error::ModelError;
+use crate::error::{ModelError, SourceSnippet};
 use format::*;
 use std::path::Path;
+
+/// The most lines an error's snippet shows.
+const SNIPPET_LINES: usize = 4;
 
 /// Reads and parses a model file.
 pub fn load(path: &Path) -> Result<Schema, ModelError> {
@@ -29,6 +32,7 @@ pub fn load(path: &Path) -> Result<Schema, ModelError> {
         line: 0,
         column: 0,
         message: format!("cannot read model file: {e}"),
+        snippet: None,
     })?;
     parse(&text, &path.display().to_string())
 }
@@ -44,20 +48,45 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Whole lines of `text` around `span` (at most [`SNIPPET_LINES`]; a longer span is cut
+/// to its first line), for an error to show as rustc does.
+fn snippet(text: &str, span: Span) -> SourceSnippet {
+    let clamp = |mut o: usize| {
+        o = o.min(text.len());
+        while !text.is_char_boundary(o) {
+            o -= 1;
+        }
+        o
+    };
+    let (start, mut end) = (clamp(span.start), clamp(span.end.max(span.start)));
+    let first = text[..start].rfind('\n').map_or(0, |p| p + 1);
+    let line_end = |o: usize| text[o..].find('\n').map_or(text.len(), |p| o + p);
+    if text[first..end].matches('\n').count() >= SNIPPET_LINES {
+        end = line_end(start);
+    }
+    let last = line_end(end.max(first));
+    SourceSnippet {
+        text: text[first..last].to_string(),
+        first_line: text[..first].matches('\n').count() + 1,
+        span: start - first..end - first,
+    }
+}
+
 /// Parses model TOML; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<Schema, ModelError> {
-    let err_at = |offset: usize, message: String| {
-        let (line, column) = line_col(text, offset);
+    let err_at = |span: Span, message: String| {
+        let (line, column) = line_col(text, span.start);
         ModelError {
             file: file.to_string(),
             line,
             column,
             message,
+            snippet: Some(snippet(text, span)),
         }
     };
     let fm: FileModel = toml::from_str(text).map_err(|e| {
-        let offset = e.span().map(|s| s.start).unwrap_or(0);
-        err_at(offset, e.message().trim().to_string())
+        let span = e.span().unwrap_or(0..0);
+        err_at(span, e.message().trim().to_string())
     })?;
 
     let mut schema = Schema::default();
@@ -66,19 +95,21 @@ pub fn parse(text: &str, file: &str) -> Result<Schema, ModelError> {
     let mut view_keys = std::collections::HashSet::new();
     let mut trigger_keys = std::collections::HashSet::new();
     // Where each table and trigger is declared, for errors found after parsing.
-    let mut declared_at: std::collections::HashMap<String, usize> = Default::default();
+    let mut declared_at: std::collections::HashMap<String, Span> = Default::default();
+    // Where each column and index is declared: (table key, 'c' or 'i', name key).
+    let mut places: Places = Default::default();
     for (tname, ftable) in fm.tables {
-        let at = ftable.span().start;
-        declared_at.insert(name_key(tname.get_ref()), tname.span().start);
-        let t = convert_table(tname.get_ref(), ftable.into_inner())
-            .map_err(|(off, msg)| err_at(off.unwrap_or(at), msg))?;
+        let at = ftable.span();
+        declared_at.insert(name_key(tname.get_ref()), tname.span());
+        let t = convert_table(tname.get_ref(), ftable.into_inner(), &mut places)
+            .map_err(|(span, msg)| err_at(span.unwrap_or_else(|| at.clone()), msg))?;
         if !table_keys.insert(name_key(&t.name)) {
             return Err(err_at(at, format!("duplicate table `{}`", t.name)));
         }
         schema.tables.push(t);
     }
     for (vname, fview) in fm.views {
-        let at = fview.span().start;
+        let at = fview.span();
         let key = name_key(vname.get_ref());
         if table_keys.contains(&key) || !view_keys.insert(key) {
             return Err(err_at(at, format!("duplicate name `{}`", vname.get_ref())));
@@ -94,10 +125,10 @@ pub fn parse(text: &str, file: &str) -> Result<Schema, ModelError> {
         });
     }
     for (tname, ftrig) in fm.triggers {
-        let at = ftrig.span().start;
+        let at = ftrig.span();
         declared_at
             .entry(name_key(tname.get_ref()))
-            .or_insert(tname.span().start);
+            .or_insert(tname.span());
         if !trigger_keys.insert(name_key(tname.get_ref())) {
             return Err(err_at(
                 at,
@@ -111,16 +142,25 @@ pub fn parse(text: &str, file: &str) -> Result<Schema, ModelError> {
             sql: ft.sql.trim().trim_end_matches(';').to_string(),
         });
     }
-    validate::validate(&schema, &Reserved::default()).map_err(|(object, msg)| {
-        err_at(
-            declared_at.get(&name_key(&object)).copied().unwrap_or(0),
-            msg,
-        )
+    validate::validate(&schema, &Reserved::default()).map_err(|e| {
+        let key = name_key(&e.object);
+        let part = e.place.and_then(|p| match p {
+            validate::Place::Column(c) => places.get(&(key.clone(), 'c', name_key(&c))),
+            validate::Place::Index(i) => places.get(&(key.clone(), 'i', name_key(&i))),
+        });
+        let span = part.or(declared_at.get(&key)).cloned().unwrap_or(0..0);
+        err_at(span, e.message)
     })?;
     Ok(schema)
 }
 
-type ConvResult<T> = Result<T, (Option<usize>, String)>;
+/// A byte range of the model text.
+type Span = std::ops::Range<usize>;
+
+type ConvResult<T> = Result<T, (Option<Span>, String)>;
+
+/// Where the columns and indexes of tables are declared: (table key, 'c' or 'i', name key).
+type Places = std::collections::HashMap<(String, char, String), Span>;
 
 fn part(p: FilePart) -> ConvResult<IndexPart> {
     Ok(match p {
@@ -247,15 +287,15 @@ fn conflict(s: Option<String>) -> ConvResult<Option<Conflict>> {
 }
 
 /// A column's declared type: a friendly `type` or a verbatim `sql_type`.
-fn column_type(table: &str, fc: &FileColumn, at: usize) -> ConvResult<String> {
+fn column_type(table: &str, fc: &FileColumn, at: &Span) -> ConvResult<String> {
     match (&fc.friendly_type, &fc.sql_type) {
         (Some(_), Some(_)) => Err((
-            Some(at),
+            Some(at.clone()),
             format!("column `{}`: give `type` or `sql_type`, not both", fc.name),
         )),
         (Some(ft), None) => resolve_alias(ft.get_ref()).ok_or_else(|| {
             (
-                Some(ft.span().start),
+                Some(ft.span()),
                 format!(
                     "unknown type `{}` for column `{table}.{}`; known types: {}; write any other declared type as sql_type = \"...\"",
                     ft.get_ref(),
@@ -269,8 +309,8 @@ fn column_type(table: &str, fc: &FileColumn, at: usize) -> ConvResult<String> {
     }
 }
 
-fn convert_column(table: &str, fc: FileColumn, at: usize) -> ConvResult<(Column, Shorthands)> {
-    let located = |(o, m): (Option<usize>, String)| (o.or(Some(at)), m);
+fn convert_column(table: &str, fc: FileColumn, at: &Span) -> ConvResult<(Column, Shorthands)> {
+    let located = |(o, m): (Option<Span>, String)| (o.or_else(|| Some(at.clone())), m);
     let sql_type = column_type(table, &fc, at)?;
     let references = fc
         .references
@@ -326,7 +366,7 @@ fn key(k: FileKey) -> ConvResult<PrimaryKey> {
     })
 }
 
-fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
+fn convert_table(name: &str, ft: FileTable, places: &mut Places) -> ConvResult<Table> {
     let mut t = Lowering::new(Table {
         name: name.to_string(),
         renamed_from: ft.renamed_from,
@@ -337,15 +377,18 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
     // The name and ON CONFLICT of a primary key written on its column.
     let mut column_pk: (Option<String>, Option<Conflict>) = (None, None);
     for sc in ft.columns {
-        let at = sc.span().start;
+        let at = sc.span();
         let mut fc = sc.into_inner();
+        places
+            .entry((name_key(name), 'c', name_key(&fc.name)))
+            .or_insert_with(|| at.clone());
         let (pk_name, pk_conflict) = (
             fc.primary_key_name.take(),
-            conflict(fc.primary_key_on_conflict.take()).map_err(|(_, m)| (Some(at), m))?,
+            conflict(fc.primary_key_on_conflict.take()).map_err(|(_, m)| (Some(at.clone()), m))?,
         );
         if (pk_name.is_some() || pk_conflict.is_some()) && !fc.primary_key {
             return Err((
-                Some(at),
+                Some(at.clone()),
                 format!(
                     "column `{}`: primary_key_name/primary_key_on_conflict need primary_key = true",
                     fc.name
@@ -354,8 +397,9 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
         }
         column_pk.0 = column_pk.0.or(pk_name);
         column_pk.1 = column_pk.1.or(pk_conflict);
-        let (column, shorthands) = convert_column(name, fc, at)?;
-        t.column(column, shorthands).map_err(|m| (Some(at), m))?;
+        let (column, shorthands) = convert_column(name, fc, &at)?;
+        t.column(column, shorthands)
+            .map_err(|m| (Some(at.clone()), m))?;
     }
     if let Some(k) = ft.primary_key {
         t.table.primary_key = Some(key(k)?);
@@ -390,9 +434,9 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
         });
     }
     for sfk in ft.foreign_keys {
-        let at = sfk.span().start;
+        let at = sfk.span();
         let f = sfk.into_inner();
-        let located = |(_, m): (Option<usize>, String)| (Some(at), m);
+        let located = |(_, m): (Option<Span>, String)| (Some(at.clone()), m);
         let (ref_table, mut ref_columns) = parse_reference(&f.references).map_err(located)?;
         if !f.ref_columns.is_empty() {
             ref_columns = f.ref_columns;
@@ -408,15 +452,18 @@ fn convert_table(name: &str, ft: FileTable) -> ConvResult<Table> {
         });
     }
     for si in ft.indexes {
-        let at = si.span().start;
+        let at = si.span();
         let fi = si.into_inner();
+        places
+            .entry((name_key(name), 'i', name_key(&fi.name)))
+            .or_insert_with(|| at.clone());
         if t.index(&fi.name).is_some() {
-            return Err((Some(at), format!("duplicate index `{}`", fi.name)));
+            return Err((Some(at.clone()), format!("duplicate index `{}`", fi.name)));
         }
         t.indexes.push(Index {
             name: fi.name,
             unique: fi.unique,
-            parts: parts(fi.columns).map_err(|(_, m)| (Some(at), m))?,
+            parts: parts(fi.columns).map_err(|(_, m)| (Some(at.clone()), m))?,
             where_clause: fi.where_clause,
         });
     }
@@ -596,13 +643,29 @@ checks = [{ name = "len", expr = "length(body) < 1000" }]
         let e = parse("[tables.a]\ncolumns=[{name=\"x\"}]\n[tables.a]\n", "d.toml").unwrap_err();
         assert!(e.to_string().starts_with("d.toml:3"), "{e}");
         let e = parse(
-            "[tables.b]\ncolumns=[{name=\"y\"}]\n\n[tables.a]\ncolumns=[{name=\"x\", references=\"nope(id)\"}]\n",
+            "[tables.b]\ncolumns=[{name=\"y\"}]\n\n[tables.a]\ncolumns=[{name=\"x\", references=\"b(nope)\"}]\n",
             "f.toml",
         )
         .unwrap_err();
-        assert!(e.to_string().contains("missing table `nope`"), "{e}");
-        // Found after parsing, still located: the declaration of table `a`.
-        assert_eq!(e.line, 4, "{e}");
+        assert!(e.to_string().contains("missing column `b.nope`"), "{e}");
+        // Found after parsing, still located: the column declaring the key.
+        assert_eq!((e.line, e.column), (5, 10), "{e}");
+        let snip = e.snippet.as_ref().unwrap();
+        assert_eq!(snip.first_line, 5);
+        assert_eq!(
+            &snip.text[snip.span.clone()],
+            "{name=\"x\", references=\"b(nope)\"}"
+        );
+        // A parent that does not exist is legal (a warning the CLI gives).
+        let s = parse(
+            "[tables.a]\ncolumns=[{name=\"x\", references=\"gone(id)\"}]\n",
+            "g.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            s.missing_parents()[0].to_string().split(" (").next(),
+            Some("table `a`: foreign key references missing table `gone`")
+        );
         let e = parse(
             "[tables.migrate_history]\ncolumns=[{name=\"x\"}]\n",
             "r.toml",
