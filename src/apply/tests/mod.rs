@@ -596,3 +596,76 @@ fn pending_steps_are_computed_from_the_versions_alone() {
         })
     ));
 }
+
+/// `foreign_key_check` scoped to what a script writes (`step::Touched`) still sees every
+/// violation the script introduces: through a parent's deleted or re-keyed rows, a
+/// trigger's writes, any case or quoting of the names, a dropped parent. Each case: the
+/// schema and rows of version 1, the up script of version 2, the new violations expected.
+#[test]
+fn scoped_foreign_key_check_sees_every_new_violation() {
+    const BASE: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n\
+        CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id));\n\
+        CREATE TABLE log (x INTEGER);\n\
+        CREATE TRIGGER log_ai AFTER INSERT ON log BEGIN INSERT INTO posts (user_id) VALUES (new.x); END;\n\
+        CREATE TABLE \"Odd Parent\" (k INTEGER PRIMARY KEY);\n\
+        CREATE TABLE odd_child (k INTEGER REFERENCES \"odd parent\"(k));\n\
+        INSERT INTO users VALUES (1, 'ann'), (2, 'bob');\n\
+        INSERT INTO posts (user_id) VALUES (1), (1), (2);\n\
+        INSERT INTO \"Odd Parent\" VALUES (7);\n\
+        INSERT INTO odd_child VALUES (7);\n";
+    let cases: &[(&str, &[(&str, i64)])] = &[
+        ("DELETE FROM users WHERE id = 1;", &[("posts", 2)]),
+        ("delete from USERS where id = 2;", &[("posts", 1)]),
+        ("UPDATE users SET id = 10 WHERE id = 2;", &[("posts", 1)]),
+        ("INSERT INTO log VALUES (999);", &[("posts", 1)]),
+        ("DELETE FROM \"ODD PARENT\";", &[("odd_child", 1)]),
+        ("DROP TABLE users;", &[("posts", 3)]),
+        (
+            "CREATE TABLE c2 (u INTEGER REFERENCES users(id));\nINSERT INTO c2 VALUES (5);",
+            &[("c2", 1)],
+        ),
+        ("REPLACE INTO users VALUES (1, 'ann2');", &[]),
+        (
+            "INSERT INTO users VALUES (3, 'cy');\nINSERT INTO log VALUES (3);",
+            &[],
+        ),
+    ];
+    for (script, want) in cases {
+        let f = fixture(&[("base", BASE, "SELECT 1;"), ("change", script, "SELECT 1;")]);
+        let mut conn = f.open();
+        upgrade(&mut conn, &f.repo, Some(1), &no_backup()).unwrap();
+        let got = match upgrade(&mut conn, &f.repo, None, &no_backup()) {
+            Ok(_) => vec![],
+            Err(Error::ForeignKeys { violations, .. }) => violations,
+            Err(e) => panic!("{script}: unexpected error {e}"),
+        };
+        let want: Vec<(String, i64)> = want.iter().map(|(t, n)| (t.to_string(), *n)).collect();
+        assert_eq!(got, want, "{script}");
+        let v = if want.is_empty() { 2 } else { 1 };
+        assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(v), "{script}");
+    }
+}
+
+/// A table the script does not write, nor any of its parents, is not checked: a foreign
+/// key SQLite cannot even check (its parent column has no unique index, "foreign key
+/// mismatch") blocks only the scripts that touch it, no longer every later version.
+#[test]
+fn foreign_key_check_skips_tables_the_script_cannot_affect() {
+    let f = fixture(&[
+        ("other", "INSERT INTO t VALUES (1);", "SELECT 1;"),
+        ("touch", "INSERT INTO p VALUES (1, 'x');", "SELECT 1;"),
+    ]);
+    let mut conn = f.open();
+    // The app's own tables, made outside dbm.
+    conn.execute_batch(
+        "CREATE TABLE p (a INTEGER, b TEXT);\n\
+         CREATE TABLE bad (b TEXT REFERENCES p(b));\n\
+         CREATE TABLE t (x INTEGER);",
+    )
+    .unwrap();
+    upgrade(&mut conn, &f.repo, Some(1), &no_backup()).unwrap();
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
+    assert!(e.to_string().contains("foreign key mismatch"), "{e}");
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
+}
