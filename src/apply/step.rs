@@ -265,7 +265,23 @@ pub(crate) fn run(
     wait: &Wait,
     before_commit: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Attempt> {
-    let result = attempt(conn, step, wait, before_commit);
+    recover(
+        conn,
+        attempt(conn, std::slice::from_ref(step), wait, before_commit),
+    )
+}
+
+/// Runs consecutive steps in ONE transaction (`ApplyOptions::single_transaction`): each
+/// step's script, foreign-key check, control and history rows as in [`run`], one COMMIT;
+/// any error rolls them all back. An empty list does nothing.
+pub(crate) fn run_all(conn: &Connection, steps: &[Step<'_>], wait: &Wait) -> Result<Attempt> {
+    if steps.is_empty() {
+        return Ok(Attempt::Applied { duration_ms: 0 });
+    }
+    recover(conn, attempt(conn, steps, wait, &mut || Ok(())))
+}
+
+fn recover(conn: &Connection, result: Result<Attempt>) -> Result<Attempt> {
     if let Err(Error::Sqlite(e)) = &result {
         if is_environment(e) {
             // A full disk leaves SQLite's pager in its error state with a hot journal, which
@@ -279,9 +295,10 @@ pub(crate) fn run(
     result
 }
 
+/// `steps` (non-empty, consecutive) in one transaction.
 fn attempt(
     conn: &Connection,
-    step: &Step<'_>,
+    steps: &[Step<'_>],
     wait: &Wait,
     before_commit: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Attempt> {
@@ -294,17 +311,24 @@ fn attempt(
         Error::Sqlite(e) => wait.locked(e, LockHolder::Reader),
         e => e,
     };
-    let found = db_version(&tx, step.repo)?;
-    if found != Some(step.from) {
+    let Some(first) = steps.first() else {
+        return Ok(Attempt::Applied { duration_ms: 0 });
+    };
+    let found = db_version(&tx, first.repo)?;
+    if found != Some(first.from) {
         return Ok(Attempt::Stale { found });
     }
-    let started = Instant::now();
-    run_script_checking_foreign_keys(&tx, step, wait).map_err(reader)?;
-    let duration_ms = started.elapsed().as_millis() as u64;
-    record_step(&tx, step, duration_ms).map_err(reader)?;
+    let mut total = 0;
+    for step in steps {
+        let started = Instant::now();
+        run_script_checking_foreign_keys(&tx, step, wait).map_err(reader)?;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        record_step(&tx, step, duration_ms).map_err(reader)?;
+        total += duration_ms;
+    }
     before_commit()?;
     tx.commit().map_err(|e| reader(Error::Sqlite(e)))?;
-    Ok(Attempt::Applied { duration_ms })
+    Ok(Attempt::Applied { duration_ms: total })
 }
 
 /// Runs the script, then fails only on foreign-key violations it introduced: orphans that

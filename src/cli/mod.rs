@@ -353,6 +353,7 @@ impl Ctx {
             allow_modified: a.allow_modified,
             busy_timeout: Duration::from_secs(a.timeout.unwrap_or(self.settings.lock_timeout)),
             backup,
+            single_transaction: a.single_transaction,
         }
     }
 

@@ -669,3 +669,46 @@ fn foreign_key_check_skips_tables_the_script_cannot_affect() {
     assert!(e.to_string().contains("foreign key mismatch"), "{e}");
     assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
 }
+
+/// `single_transaction`: all pending versions commit together, each with its control move
+/// and history row; a failure in the last one rolls back the versions before it too.
+#[test]
+fn single_transaction_applies_all_or_nothing() {
+    let single = ApplyOptions {
+        single_transaction: true,
+        ..no_backup()
+    };
+    let history_rows = |conn: &Connection| count(conn, "SELECT count(*) FROM migrate_history");
+    let f = standard();
+    let mut conn = f.open();
+    let report = upgrade(&mut conn, &f.repo, None, &single).unwrap();
+    assert_eq!(report.steps, [(0, 1), (1, 2), (2, 3)]);
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(3));
+    let rows = history(&conn, &f.repo).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.version).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    for (r, v) in rows.iter().zip(f.repo.versions().unwrap()) {
+        let sql = f.repo.read_script(&v, Direction::Up).unwrap();
+        assert_eq!(r.checksum, checksum(sql.as_bytes()));
+    }
+    assert_eq!(fk_on(&conn), 1, "foreign_keys restored");
+
+    let f = fixture(&[
+        ("users", V1_UP, V1_DOWN),
+        ("posts", V2_UP, V2_DOWN),
+        ("broken", "INSERT INTO nowhere VALUES (1);", "SELECT 1;"),
+    ]);
+    let mut conn = f.open();
+    let before = schema(&conn);
+    let e = upgrade(&mut conn, &f.repo, None, &single).unwrap_err();
+    assert!(e.to_string().contains("003_broken.up.sql"), "{e}");
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(0));
+    assert_eq!(schema(&conn), before, "nothing of versions 1 and 2 is left");
+    assert_eq!(history_rows(&conn), 0);
+    // The default keeps the versions before the failure.
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
+    assert!(matches!(e, Error::Stopped { .. }), "{e}");
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(2));
+}
