@@ -168,6 +168,8 @@ pub(crate) struct Touched {
     everything: bool,
     /// ASCII-lowercased names (SQLite matches table names ASCII case-insensitively).
     tables: HashSet<String>,
+    /// The name last inserted into `tables`.
+    last: String,
 }
 
 impl Touched {
@@ -185,7 +187,11 @@ impl Touched {
             | AuthAction::Delete { table_name }
             | AuthAction::CreateTable { table_name }
             | AuthAction::CreateIndex { table_name, .. } => {
-                self.tables.insert(table_name.to_ascii_lowercase());
+                // A data script names the same table statement after statement.
+                if !self.last.eq_ignore_ascii_case(table_name) {
+                    self.last = table_name.to_ascii_lowercase();
+                    self.tables.insert(self.last.clone());
+                }
             }
             AuthAction::Read { .. }
             | AuthAction::Select
@@ -387,6 +393,7 @@ fn run_recording(tx: &Connection, step: &Step<'_>, wait: &Wait) -> Result<Scope>
         } else {
             Scope::Tables(std::mem::take(&mut t.tables))
         };
+        t.last.clear();
         t.everything = false;
         Some(scope)
     };
