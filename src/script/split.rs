@@ -97,7 +97,10 @@ mod tests {
 
     /// The splitter before it streamed (whole-script token vector, statements copied out of
     /// it), kept as the reference the one-pass splitter must equal.
-    fn reference(sql: &str) -> Option<Vec<(String, usize, Vec<String>, bool)>> {
+    /// A statement as owned data: text, line, token texts, terminated.
+    type Owned = (String, usize, Vec<String>, bool);
+
+    fn reference(sql: &str) -> Option<Vec<Owned>> {
         let toks = tokens(sql)?;
         let mut out = vec![];
         let mut start: Option<usize> = None;
