@@ -50,21 +50,28 @@ impl Tok<'_> {
 
 /// Tokenizes SQL text (comments and white space dropped). `None` if it does not lex.
 pub(crate) fn tokens(sql: &str) -> Option<Vec<Tok<'_>>> {
+    let mut out = vec![];
+    scan(sql, |t| out.push(t))?;
+    Some(out)
+}
+
+/// Hands each token of `sql` to `f` as it is scanned, without collecting them (comments and
+/// white space dropped). `None` if the text does not lex (`f` may have seen a prefix).
+pub(crate) fn scan<'a>(sql: &'a str, mut f: impl FnMut(Tok<'a>)) -> Option<()> {
     let mut s = Scanner::new(Tokenizer::new());
     let input = sql.as_bytes();
-    let mut out = vec![];
     loop {
         match s.scan(input) {
             Ok((start, Some((tok, kind)), end)) => {
                 std::str::from_utf8(tok).ok()?;
-                out.push(Tok {
+                f(Tok {
                     text: &sql[start..end],
                     kind,
                     start,
                     end,
                 });
             }
-            Ok((_, None, _)) => return Some(out),
+            Ok((_, None, _)) => return Some(()),
             Err(_) => return None,
         }
     }

@@ -2,6 +2,7 @@
 //! per repository with its version) and `migrate_history` (one row per applied script).
 //! Everything that reads or writes them lives here.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -280,26 +281,57 @@ pub fn history(conn: &Connection, repo: &Repository) -> Result<Vec<HistoryRow>> 
     Ok(out)
 }
 
-/// The checksum recorded when `version`'s up script was last applied.
+/// What the history recorded for one version's latest up row.
+struct Recorded {
+    checksum: String,
+    /// `None` for rows older than the column (or a database without it).
+    down_checksum: Option<String>,
+}
+
+/// The latest up row of every version, read in one scan of the repository's history rows
+/// (oldest first, so a later row replaces an earlier one): the same answer as one
+/// `ORDER BY id DESC LIMIT 1` lookup per version, without a query (and a scan of an
+/// unindexed table) per version.
+fn recorded(conn: &Connection, repo: &Repository) -> Result<HashMap<u64, Recorded>> {
+    let mut out = HashMap::new();
+    if !table_exists(conn, HISTORY_TABLE)? {
+        return Ok(out);
+    }
+    let down = if has_down_checksum(conn)? {
+        ident(DOWN_CHECKSUM)
+    } else {
+        "NULL".to_string()
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT version, checksum, {down} FROM {} WHERE repository_id = ?1 \
+         AND direction = 'up' ORDER BY id",
+        ident(HISTORY_TABLE)
+    ))?;
+    let mut rows = stmt.query([&repo.repository_id])?;
+    while let Some(r) = rows.next()? {
+        // A negative version matches no script, as the per-version lookup it replaces.
+        let Ok(version) = u64::try_from(r.get::<_, i64>(0)?) else {
+            continue;
+        };
+        out.insert(
+            version,
+            Recorded {
+                checksum: r.get(1)?,
+                down_checksum: r.get(2)?,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The checksum recorded when `version`'s up script was last applied (one scan of the
+/// history: for the rare single lookup, such as settling an interrupted migrate).
 pub(crate) fn applied_checksum(
     conn: &Connection,
     repo: &Repository,
     version: u64,
 ) -> Result<Option<String>> {
-    if !table_exists(conn, HISTORY_TABLE)? {
-        return Ok(None);
-    }
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT checksum FROM {} WHERE repository_id = ?1 AND version = ?2 \
-                 AND direction = 'up' ORDER BY id DESC LIMIT 1",
-                ident(HISTORY_TABLE)
-            ),
-            params![repo.repository_id, version as i64],
-            |r| r.get(0),
-        )
-        .optional()?)
+    Ok(recorded(conn, repo)?.remove(&version).map(|r| r.checksum))
 }
 
 /// The applied up scripts (versions up to `current`) that changed since they were applied.
@@ -309,15 +341,16 @@ pub(crate) fn modified(
     versions: &[VersionFiles],
     current: u64,
 ) -> Result<Vec<ModifiedScript>> {
+    let recorded = recorded(conn, repo)?;
     let mut out = vec![];
     for v in versions.iter().filter(|v| v.version <= current) {
-        if let Some(recorded) = applied_checksum(conn, repo, v.version)? {
+        if let Some(r) = recorded.get(&v.version) {
             let now = checksum(repo.read_script(v, Direction::Up)?.as_bytes());
-            if now != recorded {
+            if now != r.checksum {
                 out.push(ModifiedScript {
                     file: v.up.clone(),
                     version: v.version,
-                    recorded,
+                    recorded: r.checksum.clone(),
                     now,
                 });
             }
@@ -334,28 +367,16 @@ pub(crate) fn modified_down<'v>(
     repo: &Repository,
     versions: impl IntoIterator<Item = &'v VersionFiles>,
 ) -> Result<Vec<ModifiedScript>> {
-    if !table_exists(conn, HISTORY_TABLE)? || !has_down_checksum(conn)? {
-        return Ok(vec![]);
-    }
-    let sql = format!(
-        "SELECT {} FROM {} WHERE repository_id = ?1 AND version = ?2 \
-         AND direction = 'up' ORDER BY id DESC LIMIT 1",
-        ident(DOWN_CHECKSUM),
-        ident(HISTORY_TABLE)
-    );
-    let mut stmt = conn.prepare(&sql)?;
+    let recorded = recorded(conn, repo)?;
     let mut out = vec![];
     for v in versions {
-        let recorded: Option<Option<String>> = stmt
-            .query_row(params![repo.repository_id, v.version as i64], |r| r.get(0))
-            .optional()?;
-        if let Some(Some(recorded)) = recorded {
+        if let Some(Some(recorded)) = recorded.get(&v.version).map(|r| &r.down_checksum) {
             let now = checksum(repo.read_script(v, Direction::Down)?.as_bytes());
-            if now != recorded {
+            if now != *recorded {
                 out.push(ModifiedScript {
                     file: v.down.clone(),
                     version: v.version,
-                    recorded,
+                    recorded: recorded.clone(),
                     now,
                 });
             }

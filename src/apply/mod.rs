@@ -56,6 +56,10 @@ pub struct ApplyOptions {
     /// in rollback-journal mode).
     pub busy_timeout: Duration,
     pub backup: BackupPolicy,
+    /// All pending versions in one transaction (fresh installs, CI): any failure rolls them
+    /// all back, and each version still gets its control-table move and history row.
+    /// Default: one transaction per version, so a failure keeps the versions before it.
+    pub single_transaction: bool,
 }
 
 impl Default for ApplyOptions {
@@ -64,6 +68,7 @@ impl Default for ApplyOptions {
             allow_modified: false,
             busy_timeout: Duration::from_secs(30),
             backup: BackupPolicy::Auto,
+            single_transaction: false,
         }
     }
 }
@@ -352,6 +357,36 @@ fn run(
         }
     };
     let up = target > checked.current;
+    let direction = if up { Direction::Up } else { Direction::Down };
+    let sums: HashMap<(u64, u64), String> = scripts
+        .iter()
+        .map(|(k, (_, sql, _))| (*k, checksum(sql.as_bytes())))
+        .collect();
+    let step_of = |from: u64, to: u64| {
+        let (file, sql, down_sum) = scripts.get(&(from, to))?;
+        Some(Step {
+            repo,
+            sql,
+            file,
+            from,
+            to,
+            direction,
+            checksum: sums.get(&(from, to))?,
+            down_checksum: down_sum.as_deref(),
+        })
+    };
+    if opts.single_transaction {
+        let all: Option<Vec<Step<'_>>> = steps.iter().map(|s| step_of(s.from, s.to)).collect();
+        match step::run_all(conn, &all.unwrap_or_default(), wait) {
+            Ok(Attempt::Applied { .. }) => {
+                report.steps = steps.iter().map(|s| (s.from, s.to)).collect();
+                return Ok(report);
+            }
+            // Another migrator moved the database meanwhile: go on one version at a time.
+            Ok(Attempt::Stale { .. }) => {}
+            Err(e) => return Err(stop(report, e)),
+        }
+    }
     loop {
         // Re-read each time: a concurrent migrator may have moved the database on.
         let cur = match current_version(conn, repo) {
@@ -362,7 +397,7 @@ fn run(
             return Ok(report);
         }
         let (from, to) = if up { (cur, cur + 1) } else { (cur, cur - 1) };
-        let Some((file, sql, down_sum)) = scripts.get(&(from, to)) else {
+        let Some(step) = step_of(from, to) else {
             // Only a concurrent downgrade while upgrading (or the reverse) gets here.
             return Err(stop(
                 report,
@@ -371,16 +406,6 @@ fn run(
                     expected: from,
                 },
             ));
-        };
-        let step = Step {
-            repo,
-            sql,
-            file,
-            from,
-            to,
-            direction: if up { Direction::Up } else { Direction::Down },
-            checksum: &checksum(sql.as_bytes()),
-            down_checksum: down_sum.as_deref(),
         };
         match step::run(conn, &step, wait, &mut || Ok(())) {
             Ok(Attempt::Applied { .. }) => report.steps.push((from, to)),

@@ -3,12 +3,13 @@
 //! script, `foreign_key_check`, control row and history row, the caller's `before_commit`,
 //! COMMIT. Any error leaves the database as it was.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::control::{db_version, not_controlled, record_step};
@@ -53,6 +54,8 @@ pub(crate) struct Wait {
     waited: Arc<Mutex<Duration>>,
     /// Set (by a Ctrl-C handler) to stop waiting at once.
     stop: Option<Arc<AtomicBool>>,
+    /// Filled by the authorizer [`ConnGuard`] installs.
+    touched: Arc<Mutex<Touched>>,
 }
 
 impl Wait {
@@ -61,6 +64,7 @@ impl Wait {
             budget,
             waited: Arc::default(),
             stop: None,
+            touched: Arc::default(),
         }
     }
 
@@ -119,10 +123,11 @@ impl Wait {
     }
 }
 
-/// Installs the run's lock-wait budget ([`Wait`]) on the connection for the guard's life;
-/// restores the caller's busy timeout on drop, on every path.
+/// Installs the run's lock-wait budget ([`Wait`]) and the authorizer that records what a
+/// script writes ([`Touched`]) on the connection for the guard's life; restores the
+/// caller's busy timeout and removes the authorizer on drop, on every path.
 pub(crate) struct ConnGuard<'c> {
-    conn: &'c Connection,
+    conn: &'c mut Connection,
     busy_ms: i64,
     pub wait: Wait,
 }
@@ -135,6 +140,13 @@ impl<'c> ConnGuard<'c> {
     pub fn with_wait(conn: &'c mut Connection, wait: Wait) -> Result<Self> {
         let busy_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
         conn.busy_handler(Some(wait.handler()))?;
+        let touched = Arc::clone(&wait.touched);
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+            if let Ok(mut t) = touched.lock() {
+                t.note(&ctx);
+            }
+            Authorization::Allow
+        }))?;
         Ok(ConnGuard {
             conn,
             busy_ms,
@@ -142,18 +154,84 @@ impl<'c> ConnGuard<'c> {
         })
     }
 
-    pub fn conn(&self) -> &'c Connection {
+    pub fn conn(&self) -> &Connection {
         self.conn
     }
 }
 
 impl Drop for ConnGuard<'_> {
     fn drop(&mut self) {
+        let _ = self
+            .conn
+            .authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
         // `busy_ms` came from SQLite as an int, so it converts back without overflow.
         let _ = self.conn.busy_timeout(Duration::from_millis(
             self.busy_ms.clamp(0, i32::MAX as i64) as u64,
         ));
     }
+}
+
+/// The tables a script may write, as SQLite's authorizer reports them while it prepares the
+/// script's statements (trigger bodies included: they are compiled into the statement that
+/// fires them), so that `foreign_key_check` can be scoped to them and their children.
+///
+/// Scoping is sound only when table names keep meaning the same table through the script:
+/// rows change only in the tables named (INSERT/UPDATE/DELETE, also for REPLACE's deletes),
+/// a table's foreign keys change only by CREATE TABLE, a parent's keys only by CREATE INDEX
+/// on it. Anything else (DROP TABLE/INDEX, ALTER TABLE, which may rename, pragmas, other
+/// schemas, virtual tables, actions this list does not know) makes the whole database the
+/// scope, as before.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    recording: bool,
+    everything: bool,
+    /// ASCII-lowercased names (SQLite matches table names ASCII case-insensitively).
+    tables: HashSet<String>,
+    /// The name last inserted into `tables`.
+    last: String,
+}
+
+impl Touched {
+    fn note(&mut self, ctx: &AuthContext<'_>) {
+        if !self.recording || self.everything {
+            return;
+        }
+        if ctx.database_name.is_some_and(|d| d != "main") {
+            self.everything = true;
+            return;
+        }
+        match ctx.action {
+            AuthAction::Insert { table_name }
+            | AuthAction::Update { table_name, .. }
+            | AuthAction::Delete { table_name }
+            | AuthAction::CreateTable { table_name }
+            | AuthAction::CreateIndex { table_name, .. } => {
+                // A data script names the same table statement after statement.
+                if !self.last.eq_ignore_ascii_case(table_name) {
+                    self.last = table_name.to_ascii_lowercase();
+                    self.tables.insert(self.last.clone());
+                }
+            }
+            AuthAction::Read { .. }
+            | AuthAction::Select
+            | AuthAction::Function { .. }
+            | AuthAction::Recursive
+            | AuthAction::Savepoint { .. }
+            | AuthAction::Transaction { .. }
+            | AuthAction::CreateView { .. }
+            | AuthAction::DropView { .. }
+            | AuthAction::CreateTrigger { .. }
+            | AuthAction::DropTrigger { .. } => {}
+            _ => self.everything = true,
+        }
+    }
+}
+
+/// What to check after a script: every table, or these (lowercased) names.
+#[derive(Debug, Clone)]
+enum Scope {
+    Everything,
+    Tables(HashSet<String>),
 }
 
 /// Switches foreign keys off for the guard's life (the pragma is a no-op inside a
@@ -225,7 +303,32 @@ pub(crate) fn run_hooked(
     before_script: &mut dyn FnMut(&Connection) -> Result<()>,
     before_commit: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Attempt> {
-    let result = attempt(conn, step, wait, before_script, before_commit);
+    recover(
+        conn,
+        attempt(
+            conn,
+            std::slice::from_ref(step),
+            wait,
+            before_script,
+            before_commit,
+        ),
+    )
+}
+
+/// Runs consecutive steps in ONE transaction (`ApplyOptions::single_transaction`): each
+/// step's script, foreign-key check, control and history rows as in [`run`], one COMMIT;
+/// any error rolls them all back. An empty list does nothing.
+pub(crate) fn run_all(conn: &Connection, steps: &[Step<'_>], wait: &Wait) -> Result<Attempt> {
+    if steps.is_empty() {
+        return Ok(Attempt::Applied { duration_ms: 0 });
+    }
+    recover(
+        conn,
+        attempt(conn, steps, wait, &mut |_| Ok(()), &mut || Ok(())),
+    )
+}
+
+fn recover(conn: &Connection, result: Result<Attempt>) -> Result<Attempt> {
     if let Err(Error::Sqlite(e)) = &result {
         if is_environment(e) {
             // A full disk leaves SQLite's pager in its error state with a hot journal, which
@@ -239,9 +342,10 @@ pub(crate) fn run_hooked(
     result
 }
 
+/// `steps` (non-empty, consecutive) in one transaction.
 fn attempt(
     conn: &Connection,
-    step: &Step<'_>,
+    steps: &[Step<'_>],
     wait: &Wait,
     before_script: &mut dyn FnMut(&Connection) -> Result<()>,
     before_commit: &mut dyn FnMut() -> Result<()>,
@@ -255,29 +359,37 @@ fn attempt(
         Error::Sqlite(e) => wait.locked(e, LockHolder::Reader),
         e => e,
     };
-    let found = db_version(&tx, step.repo)?;
-    if found != Some(step.from) {
+    let Some(first) = steps.first() else {
+        return Ok(Attempt::Applied { duration_ms: 0 });
+    };
+    let found = db_version(&tx, first.repo)?;
+    if found != Some(first.from) {
         return Ok(Attempt::Stale { found });
     }
     before_script(&tx)?;
-    let started = Instant::now();
-    run_script_checking_foreign_keys(&tx, step).map_err(reader)?;
-    let duration_ms = started.elapsed().as_millis() as u64;
-    record_step(&tx, step, duration_ms).map_err(reader)?;
+    let mut total = 0;
+    for step in steps {
+        let started = Instant::now();
+        run_script_checking_foreign_keys(&tx, step, wait).map_err(reader)?;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        record_step(&tx, step, duration_ms).map_err(reader)?;
+        total += duration_ms;
+    }
     before_commit()?;
     tx.commit().map_err(|e| reader(Error::Sqlite(e)))?;
-    Ok(Attempt::Applied { duration_ms })
+    Ok(Attempt::Applied { duration_ms: total })
 }
 
 /// Runs the script, then fails only on foreign-key violations it introduced: orphans that
 /// were in the database before (an FK to a table that no longer exists, rows inserted with
 /// foreign keys off) do not block every later version. The common case costs one check
-/// after the script; only when it finds violations is the script rolled back to a
-/// savepoint, the tables named counted as they were, and the script run again.
-fn run_script_checking_foreign_keys(tx: &Connection, step: &Step<'_>) -> Result<()> {
+/// after the script, over the tables it wrote and their children ([`Touched`]); only when
+/// it finds violations is the script rolled back to a savepoint, the tables named counted
+/// as they were, and the script run again.
+fn run_script_checking_foreign_keys(tx: &Connection, step: &Step<'_>, wait: &Wait) -> Result<()> {
     tx.execute_batch("SAVEPOINT dbm_script")?;
-    run_script(tx, step.sql, step.file)?;
-    let after = foreign_key_violations(tx)?;
+    let scope = run_recording(tx, step, wait)?;
+    let after = foreign_key_violations(tx, &scope)?;
     if !after.is_empty() {
         tx.execute_batch("ROLLBACK TO dbm_script")?;
         let before = after
@@ -295,8 +407,8 @@ fn run_script_checking_foreign_keys(tx: &Connection, step: &Step<'_>) -> Result<
         };
         let violations = introduced(after);
         if violations.is_empty() {
-            run_script(tx, step.sql, step.file)?;
-            let violations = introduced(foreign_key_violations(tx)?);
+            let scope = run_recording(tx, step, wait)?;
+            let violations = introduced(foreign_key_violations(tx, &scope)?);
             if !violations.is_empty() {
                 return Err(Error::ForeignKeys {
                     file: step.file.to_path_buf(),
@@ -320,6 +432,26 @@ fn run_script_checking_foreign_keys(tx: &Connection, step: &Step<'_>) -> Result<
 /// table) must not be refused for restoring it with rows in place.
 pub(super) const PARENT_EXISTS: &str = "EXISTS (SELECT 1 FROM sqlite_schema AS s WHERE s.type = 'table' AND s.name = v.parent COLLATE NOCASE)";
 
+/// Runs the script with the authorizer recording, and returns what it may have written.
+fn run_recording(tx: &Connection, step: &Step<'_>, wait: &Wait) -> Result<Scope> {
+    let set = |on: bool| -> Option<Scope> {
+        let mut t = wait.touched.lock().ok()?;
+        t.recording = on;
+        let scope = if t.everything {
+            Scope::Everything
+        } else {
+            Scope::Tables(std::mem::take(&mut t.tables))
+        };
+        t.last.clear();
+        t.everything = false;
+        Some(scope)
+    };
+    set(true);
+    let ran = run_script(tx, step.sql, step.file);
+    let scope = set(false).unwrap_or(Scope::Everything);
+    ran.map(|()| scope)
+}
+
 /// Rows of `table` that violate its foreign keys (0 for a table that does not exist).
 fn violations_in(conn: &Connection, table: &str) -> Result<i64> {
     let exists: bool = conn.query_row(
@@ -337,14 +469,71 @@ fn violations_in(conn: &Connection, table: &str) -> Result<i64> {
     )?)
 }
 
-fn foreign_key_violations(conn: &Connection) -> Result<Vec<(String, i64)>> {
-    let mut stmt = conn.prepare(
-        &format!("SELECT v.\"table\", count(*) FROM pragma_foreign_key_check AS v WHERE {PARENT_EXISTS} GROUP BY v.\"table\" ORDER BY v.\"table\""),
-    )?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+/// Violations per child table (whose parent exists: see [`PARENT_EXISTS`]), in the whole
+/// database or in the scope's tables and the tables whose foreign keys reference one of them.
+fn foreign_key_violations(conn: &Connection, scope: &Scope) -> Result<Vec<(String, i64)>> {
+    let Scope::Tables(written) = scope else {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT v.\"table\", count(*) FROM pragma_foreign_key_check AS v WHERE {PARENT_EXISTS} GROUP BY v.\"table\" ORDER BY v.\"table\""
+        ))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        return Ok(rows);
+    };
+    if written.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut out = vec![];
+    let mut check = conn.prepare(&format!(
+        "SELECT v.\"table\", count(*) FROM pragma_foreign_key_check(?1) AS v WHERE {PARENT_EXISTS} GROUP BY v.\"table\""
+    ))?;
+    for table in scoped_tables(conn, written)? {
+        let rows = check.query_map([&table], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The tables of `main` that are written or reference a written table. A table's CREATE
+/// text must name its parent, so for plain names (ASCII letters, digits, `_`: the same
+/// bytes in any quoting, ASCII case aside) a text search finds every candidate child;
+/// each candidate's foreign keys are then read for certain.
+fn scoped_tables(conn: &Connection, written: &HashSet<String>) -> Result<Vec<String>> {
+    let plain = written
+        .iter()
+        .all(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    let mut tables = conn
+        .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql IS NOT NULL")?;
+    let mut parents = conn.prepare("SELECT \"table\" FROM pragma_foreign_key_list(?1)")?;
+    let mut out = vec![];
+    let mut rows = tables.query([])?;
+    while let Some(r) = rows.next()? {
+        let name: String = r.get(0)?;
+        if written.contains(&name.to_ascii_lowercase()) {
+            out.push(name);
+            continue;
+        }
+        let sql = r.get::<_, String>(1)?.to_ascii_lowercase();
+        if plain && !written.iter().any(|w| sql.contains(w.as_str())) {
+            continue;
+        }
+        let refs = parents
+            .query_map([&name], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if refs
+            .iter()
+            .any(|p| written.contains(&p.to_ascii_lowercase()))
+        {
+            out.push(name);
+        }
+    }
+    Ok(out)
 }
 
 /// Applies ONE version step atomically (see the module docs); `before_commit`'s error rolls

@@ -60,6 +60,9 @@ pub(super) struct ApplyArgs {
     /// Seconds to wait, in all, for other connections' locks.
     #[arg(long, value_name = "SECONDS", value_parser = timeout_secs)]
     pub(super) timeout: Option<u64>,
+    /// All pending versions in one transaction: any failure rolls back every one of them.
+    #[arg(long, conflicts_with = "sql")]
+    pub(super) single_transaction: bool,
 }
 
 /// `migrate`: review before applying, or apply without being asked.

@@ -485,6 +485,7 @@ impl Ctx {
             allow_modified: a.allow_modified,
             busy_timeout: Duration::from_secs(a.timeout.unwrap_or(self.settings.lock_timeout)),
             backup: self.backup_policy(a.backup, a.no_backup),
+            single_transaction: a.single_transaction,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The statement splitter: SQLite's own tokenizer, top-level `;`, trigger bodies kept whole.
 //! One pass over the tokens, line numbers counted as it goes (linear in script size).
 
-use crate::sql::{tokens, Tok};
+use crate::sql::Tok;
 use sqlite3_parser::dialect::TokenType;
 
 /// One statement of a script.
@@ -22,45 +22,44 @@ pub(crate) struct Stmt<'a> {
 /// `BEGIN` or a `;`): every statement of a body starts with a keyword of its own, so a CASE's
 /// `END` or a column named `end` (`SET end = 1`, `NEW.end`) never ends it. Empty statements
 /// (`;;`) are skipped. `None` if the text does not lex.
-pub(crate) fn split(sql: &str) -> Option<Vec<Stmt<'_>>> {
-    let toks = tokens(sql)?;
+///
+/// One pass: tokens go straight from the scanner into their statement (no token vector of
+/// the whole script, no copies), lines are counted as it goes.
+pub(crate) fn split<'a>(sql: &'a str) -> Option<Vec<Stmt<'a>>> {
     let mut out = vec![];
     // Lines are counted incrementally: `counted` is the byte offset up to which `line` is known.
     let (mut line, mut counted) = (1usize, 0usize);
-    let mut line_at = |offset: usize| {
-        line += sql[counted..offset].matches('\n').count();
-        counted = offset;
-        line
-    };
-    let mut start: Option<usize> = None;
-    // In a trigger's body, `at_start`: the token begins one of its statements.
-    let (mut trigger, mut in_body, mut body_done, mut at_start) = (false, false, false, false);
-    let mut push = |s: usize, end: usize, semi: Option<usize>, line: usize| {
-        let last = semi.unwrap_or(end - 1);
-        out.push(Stmt {
-            text: &sql[toks[s].start..toks[last].end],
-            line,
-            toks: toks[s..end].to_vec(),
-            terminated: semi.is_some(),
-        });
-    };
+    // The statement being read: its tokens, start line, and in a trigger's body
+    // `at_start`: the next token begins one of the body's statements.
+    let mut cur: Vec<Tok<'a>> = vec![];
     let mut start_line = 0;
-    for (i, t) in toks.iter().enumerate() {
-        let Some(s) = start else {
+    let (mut trigger, mut in_body, mut body_done, mut at_start) = (false, false, false, false);
+    let finish = |toks: Vec<Tok<'a>>, semi: Option<Tok<'a>>, line: usize| -> Stmt<'a> {
+        let first = toks[0].start;
+        let end = semi.map_or(toks[toks.len() - 1].end, |t| t.end);
+        Stmt {
+            text: &sql[first..end],
+            line,
+            toks,
+            terminated: semi.is_some(),
+        }
+    };
+    crate::sql::scan(sql, |t| {
+        if cur.is_empty() {
             if t.kind == TokenType::TK_SEMI {
-                continue;
+                return;
             }
-            start = Some(i);
-            start_line = line_at(t.start);
+            line += sql[counted..t.start].matches('\n').count();
+            counted = t.start;
+            start_line = line;
             (trigger, in_body, body_done, at_start) = (false, false, false, false);
-            continue;
-        };
-        let pos = i - s;
-        if toks[s].is("CREATE")
+            cur.push(t);
+            return;
+        }
+        let pos = cur.len();
+        if cur[0].is("CREATE")
             && ((pos == 1 && t.is("TRIGGER"))
-                || (pos == 2
-                    && t.is("TRIGGER")
-                    && (toks[s + 1].is("TEMP") || toks[s + 1].is("TEMPORARY"))))
+                || (pos == 2 && t.is("TRIGGER") && (cur[1].is("TEMP") || cur[1].is("TEMPORARY"))))
         {
             trigger = true;
         }
@@ -74,12 +73,19 @@ pub(crate) fn split(sql: &str) -> Option<Vec<Stmt<'_>>> {
             }
         }
         if t.kind == TokenType::TK_SEMI && (!trigger || body_done) {
-            push(s, i, Some(i), start_line);
-            start = None;
+            // The next statement likely has as many tokens: one allocation, as a copy had.
+            let next = Vec::with_capacity(cur.len());
+            out.push(finish(
+                std::mem::replace(&mut cur, next),
+                Some(t),
+                start_line,
+            ));
+        } else {
+            cur.push(t);
         }
-    }
-    if let Some(s) = start {
-        push(s, toks.len(), None, start_line);
+    })?;
+    if !cur.is_empty() {
+        out.push(finish(cur, None, start_line));
     }
     Some(out)
 }
@@ -87,6 +93,115 @@ pub(crate) fn split(sql: &str) -> Option<Vec<Stmt<'_>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql::tokens;
+
+    /// The splitter before it streamed (whole-script token vector, statements copied out of
+    /// it), kept as the reference the one-pass splitter must equal.
+    /// A statement as owned data: text, line, token texts, terminated.
+    type Owned = (String, usize, Vec<String>, bool);
+
+    fn reference(sql: &str) -> Option<Vec<Owned>> {
+        let toks = tokens(sql)?;
+        let mut out = vec![];
+        let mut start: Option<usize> = None;
+        let (mut trigger, mut in_body, mut body_done, mut at_start) = (false, false, false, false);
+        let line_of = |o: usize| sql[..o].matches('\n').count() + 1;
+        let mut push = |s: usize, end: usize, semi: Option<usize>| {
+            let last = semi.unwrap_or(end - 1);
+            out.push((
+                sql[toks[s].start..toks[last].end].to_string(),
+                line_of(toks[s].start),
+                toks[s..end].iter().map(|t| t.text.to_string()).collect(),
+                semi.is_some(),
+            ));
+        };
+        for (i, t) in toks.iter().enumerate() {
+            let Some(s) = start else {
+                if t.kind == TokenType::TK_SEMI {
+                    continue;
+                }
+                start = Some(i);
+                (trigger, in_body, body_done, at_start) = (false, false, false, false);
+                continue;
+            };
+            let pos = i - s;
+            if toks[s].is("CREATE")
+                && ((pos == 1 && t.is("TRIGGER"))
+                    || (pos == 2
+                        && t.is("TRIGGER")
+                        && (toks[s + 1].is("TEMP") || toks[s + 1].is("TEMPORARY"))))
+            {
+                trigger = true;
+            }
+            if trigger && !body_done {
+                if !in_body {
+                    in_body = t.is("BEGIN");
+                    at_start = in_body;
+                } else {
+                    body_done = at_start && t.is("END");
+                    at_start = t.kind == TokenType::TK_SEMI;
+                }
+            }
+            if t.kind == TokenType::TK_SEMI && (!trigger || body_done) {
+                push(s, i, Some(i));
+                start = None;
+            }
+        }
+        if let Some(s) = start {
+            push(s, toks.len(), None);
+        }
+        Some(out)
+    }
+
+    /// Every script in the repository's tests and examples, and tricky fragments, split
+    /// exactly as the reference splits them (text, line, tokens, terminator).
+    #[test]
+    fn one_pass_split_equals_the_reference() {
+        let mut scripts: Vec<String> = [
+            "",
+            ";;;",
+            "SELECT 1",
+            "SELECT 1;\n\n;SELECT 2 -- c\n;",
+            "CREATE TEMPORARY TRIGGER t BEFORE DELETE ON a BEGIN DELETE FROM b; END; SELECT 'x;y'",
+            "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n UPDATE a SET end = 1; END;\nCREATE TRIGGER",
+            "/* a\n b */ INSERT INTO t VALUES (';');\r\nDROP TABLE \"x;\"",
+            "SELECT 'open",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
+        while let Some(d) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                let name = p
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string();
+                if p.is_dir() && !name.starts_with('.') && name != "target" {
+                    dirs.push(p);
+                } else if name.ends_with(".sql") || name.ends_with(".snap") {
+                    scripts.extend(std::fs::read_to_string(&p));
+                }
+            }
+        }
+        assert!(scripts.len() > 50, "{} scripts", scripts.len());
+        for sql in &scripts {
+            let got = split(sql).map(|v| {
+                v.into_iter()
+                    .map(|s| {
+                        let toks = s.toks.iter().map(|t| t.text.to_string()).collect();
+                        (s.text.to_string(), s.line, toks, s.terminated)
+                    })
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(got, reference(sql), "{sql}");
+        }
+    }
 
     #[test]
     fn statement_splitting() {

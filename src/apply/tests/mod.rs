@@ -596,3 +596,119 @@ fn pending_steps_are_computed_from_the_versions_alone() {
         })
     ));
 }
+
+/// `foreign_key_check` scoped to what a script writes (`step::Touched`) still sees every
+/// violation the script introduces: through a parent's deleted or re-keyed rows, a
+/// trigger's writes, any case or quoting of the names, a dropped parent. Each case: the
+/// schema and rows of version 1, the up script of version 2, the new violations expected.
+#[test]
+fn scoped_foreign_key_check_sees_every_new_violation() {
+    const BASE: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n\
+        CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id));\n\
+        CREATE TABLE log (x INTEGER);\n\
+        CREATE TRIGGER log_ai AFTER INSERT ON log BEGIN INSERT INTO posts (user_id) VALUES (new.x); END;\n\
+        CREATE TABLE \"Odd Parent\" (k INTEGER PRIMARY KEY);\n\
+        CREATE TABLE odd_child (k INTEGER REFERENCES \"odd parent\"(k));\n\
+        INSERT INTO users VALUES (1, 'ann'), (2, 'bob');\n\
+        INSERT INTO posts (user_id) VALUES (1), (1), (2);\n\
+        INSERT INTO \"Odd Parent\" VALUES (7);\n\
+        INSERT INTO odd_child VALUES (7);\n";
+    let cases: &[(&str, &[(&str, i64)])] = &[
+        ("DELETE FROM users WHERE id = 1;", &[("posts", 2)]),
+        ("delete from USERS where id = 2;", &[("posts", 1)]),
+        ("UPDATE users SET id = 10 WHERE id = 2;", &[("posts", 1)]),
+        ("INSERT INTO log VALUES (999);", &[("posts", 1)]),
+        ("DELETE FROM \"ODD PARENT\";", &[("odd_child", 1)]),
+        ("DROP TABLE users;", &[("posts", 3)]),
+        (
+            "CREATE TABLE c2 (u INTEGER REFERENCES users(id));\nINSERT INTO c2 VALUES (5);",
+            &[("c2", 1)],
+        ),
+        ("REPLACE INTO users VALUES (1, 'ann2');", &[]),
+        (
+            "INSERT INTO users VALUES (3, 'cy');\nINSERT INTO log VALUES (3);",
+            &[],
+        ),
+    ];
+    for (script, want) in cases {
+        let f = fixture(&[("base", BASE, "SELECT 1;"), ("change", script, "SELECT 1;")]);
+        let mut conn = f.open();
+        upgrade(&mut conn, &f.repo, Some(1), &no_backup()).unwrap();
+        let got = match upgrade(&mut conn, &f.repo, None, &no_backup()) {
+            Ok(_) => vec![],
+            Err(Error::ForeignKeys { violations, .. }) => violations,
+            Err(e) => panic!("{script}: unexpected error {e}"),
+        };
+        let want: Vec<(String, i64)> = want.iter().map(|(t, n)| (t.to_string(), *n)).collect();
+        assert_eq!(got, want, "{script}");
+        let v = if want.is_empty() { 2 } else { 1 };
+        assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(v), "{script}");
+    }
+}
+
+/// A table the script does not write, nor any of its parents, is not checked: a foreign
+/// key SQLite cannot even check (its parent column has no unique index, "foreign key
+/// mismatch") blocks only the scripts that touch it, no longer every later version.
+#[test]
+fn foreign_key_check_skips_tables_the_script_cannot_affect() {
+    let f = fixture(&[
+        ("other", "INSERT INTO t VALUES (1);", "SELECT 1;"),
+        ("touch", "INSERT INTO p VALUES (1, 'x');", "SELECT 1;"),
+    ]);
+    let mut conn = f.open();
+    // The app's own tables, made outside dbm.
+    conn.execute_batch(
+        "CREATE TABLE p (a INTEGER, b TEXT);\n\
+         CREATE TABLE bad (b TEXT REFERENCES p(b));\n\
+         CREATE TABLE t (x INTEGER);",
+    )
+    .unwrap();
+    upgrade(&mut conn, &f.repo, Some(1), &no_backup()).unwrap();
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
+    assert!(e.to_string().contains("foreign key mismatch"), "{e}");
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(1));
+}
+
+/// `single_transaction`: all pending versions commit together, each with its control move
+/// and history row; a failure in the last one rolls back the versions before it too.
+#[test]
+fn single_transaction_applies_all_or_nothing() {
+    let single = ApplyOptions {
+        single_transaction: true,
+        ..no_backup()
+    };
+    let history_rows = |conn: &Connection| count(conn, "SELECT count(*) FROM migrate_history");
+    let f = standard();
+    let mut conn = f.open();
+    let report = upgrade(&mut conn, &f.repo, None, &single).unwrap();
+    assert_eq!(report.steps, [(0, 1), (1, 2), (2, 3)]);
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(3));
+    let rows = history(&conn, &f.repo).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.version).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    for (r, v) in rows.iter().zip(f.repo.versions().unwrap()) {
+        let sql = f.repo.read_script(&v, Direction::Up).unwrap();
+        assert_eq!(r.checksum, checksum(sql.as_bytes()));
+    }
+    assert_eq!(fk_on(&conn), 1, "foreign_keys restored");
+
+    let f = fixture(&[
+        ("users", V1_UP, V1_DOWN),
+        ("posts", V2_UP, V2_DOWN),
+        ("broken", "INSERT INTO nowhere VALUES (1);", "SELECT 1;"),
+    ]);
+    let mut conn = f.open();
+    let before = schema(&conn);
+    let e = upgrade(&mut conn, &f.repo, None, &single).unwrap_err();
+    assert!(e.to_string().contains("003_broken.up.sql"), "{e}");
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(0));
+    assert_eq!(schema(&conn), before, "nothing of versions 1 and 2 is left");
+    assert_eq!(history_rows(&conn), 0);
+    // The default keeps the versions before the failure.
+    let e = upgrade(&mut conn, &f.repo, None, &no_backup()).unwrap_err();
+    assert!(matches!(e, Error::Stopped { .. }), "{e}");
+    assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(2));
+}

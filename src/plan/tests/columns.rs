@@ -193,8 +193,9 @@ fn add_column_with_check_is_native_from_3_37() {
 }
 
 #[test]
-fn add_column_in_the_middle_rebuilds_to_keep_column_order() {
-    // Declared last, then moved between `name` and `nick`.
+fn add_column_in_the_middle_is_native_add_column() {
+    // Declared last, then moved between `name` and `nick`: column order is never a
+    // difference, so SQLite appends it and the rows stay where they are.
     let mut to = people_builder()
         .column(col("email", "text"))
         .build()
@@ -206,13 +207,49 @@ fn add_column_in_the_middle_rebuilds_to_keep_column_order() {
         vec![TableChange::AddColumn(email)],
         &PlanOptions::default(),
     );
-    assert!(is_rebuild(&stmts));
+    assert_eq!(
+        sqls(&stmts),
+        [r#"ALTER TABLE "people" ADD COLUMN "email" TEXT"#]
+    );
     assert_eq!(
         rows(
             &c,
             "SELECT group_concat(name) FROM pragma_table_info('people')"
         ),
-        ["id,name,email,nick,age"]
+        ["id,name,nick,age,email"]
+    );
+    assert_eq!(
+        rows(
+            &c,
+            "SELECT id, name, nick, age, email FROM people ORDER BY id"
+        ),
+        ["1|ann|a|30|NULL", "2|bob|NULL|40|NULL"]
+    );
+}
+
+#[test]
+fn added_columns_keep_their_relative_order() {
+    let mut to = people_builder()
+        .column(col("b", "text"))
+        .column(col("a", "text"))
+        .build()
+        .unwrap();
+    let a = to.columns.pop().unwrap();
+    let b = to.columns.pop().unwrap();
+    to.columns.insert(1, b.clone());
+    to.columns.insert(3, a.clone());
+    // The diff may list them in any order; they are appended in the target's order.
+    let (_c, stmts) = run_people(
+        &to,
+        vec![TableChange::AddColumn(a), TableChange::AddColumn(b)],
+        &PlanOptions::default(),
+    );
+    assert_eq!(
+        sqls(&stmts),
+        [
+            r#"ALTER TABLE "people" ADD COLUMN "b" TEXT"#,
+            r#"ALTER TABLE "people" ADD COLUMN "a" TEXT"#
+        ]
     );
 }
 
