@@ -599,7 +599,8 @@ fn pending_steps_are_computed_from_the_versions_alone() {
 
 /// `foreign_key_check` scoped to what a script writes (`step::Touched`) still sees every
 /// violation the script introduces: through a parent's deleted or re-keyed rows, a
-/// trigger's writes, any case or quoting of the names, a dropped parent. Each case: the
+/// trigger's writes, any case or quoting of the names, a parent dropped and made again
+/// empty. Each case: the
 /// schema and rows of version 1, the up script of version 2, the new violations expected.
 #[test]
 fn scoped_foreign_key_check_sees_every_new_violation() {
@@ -619,7 +620,14 @@ fn scoped_foreign_key_check_sees_every_new_violation() {
         ("UPDATE users SET id = 10 WHERE id = 2;", &[("posts", 1)]),
         ("INSERT INTO log VALUES (999);", &[("posts", 1)]),
         ("DELETE FROM \"ODD PARENT\";", &[("odd_child", 1)]),
-        ("DROP TABLE users;", &[("posts", 3)]),
+        // A key to a table that no longer exists is a schema fact, not a row problem (issue
+        // 10 item 16): hand-written rebuilds leave them (RENAME rewrites the children's keys
+        // to the old name, which is then dropped), so dropping a parent is not refused here.
+        ("DROP TABLE users;", &[]),
+        (
+            "DROP TABLE users;\nCREATE TABLE users (id INTEGER PRIMARY KEY);",
+            &[("posts", 3)],
+        ),
         (
             "CREATE TABLE c2 (u INTEGER REFERENCES users(id));\nINSERT INTO c2 VALUES (5);",
             &[("c2", 1)],
