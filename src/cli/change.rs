@@ -1,7 +1,7 @@
 //! Commands that change the database or the repository.
 
 use super::args::{parse_version, ApplyArgs, ReviewArgs};
-use super::Ctx;
+use super::{json, json_mode, Ctx};
 use crate::{ApplyReport, Error, MigrateOptions, Repository, Risk};
 use anyhow::{anyhow, Result};
 use rusqlite::Connection;
@@ -209,6 +209,12 @@ fn print_report(
     repo: &Repository,
     report: &ApplyReport,
 ) -> Result<()> {
+    if json_mode() {
+        return json::print(&json::Applied::new(
+            report,
+            ctx.require_version(conn, repo)?,
+        ));
+    }
     if let Some(b) = &report.backup {
         tell!("Backup written to {}", b.display());
     }
@@ -245,6 +251,22 @@ fn report_or_fail(
     }
 }
 
+/// `--sql`: the script; nothing at all when the database is already at the target (as
+/// `upgrade` then does nothing and exits 0).
+fn print_sql(ctx: &Ctx, sql: crate::Result<String>) -> Result<ExitCode> {
+    let sql = match sql {
+        Ok(sql) => sql,
+        Err(Error::NothingToDo { .. }) => String::new(),
+        Err(e) => return Err(ctx.explain(e)),
+    };
+    if json_mode() {
+        json::print(&json::Sql { sql })?;
+    } else {
+        say_part!("{sql}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) fn upgrade(
     ctx: &Ctx,
     version: Option<&str>,
@@ -258,10 +280,8 @@ pub(super) fn upgrade(
             true => Some(ctx.open_db(false)?),
             false => None,
         };
-        let sql = crate::upgrade_sql(conn.as_ref(), &repo, target, a.allow_modified)
-            .map_err(|e| ctx.explain(e))?;
-        say_part!("{sql}");
-        return Ok(ExitCode::SUCCESS);
+        let sql = crate::upgrade_sql(conn.as_ref(), &repo, target, a.allow_modified);
+        return print_sql(ctx, sql);
     }
     let mut conn = if create {
         // A target the repository lacks is refused before a file is made for it.
@@ -286,10 +306,8 @@ pub(super) fn downgrade(ctx: &Ctx, version: Option<&str>, a: &ApplyArgs) -> Resu
     let target = version.map(parse_version).transpose()?;
     if a.sql {
         let conn = ctx.open_db(false)?;
-        let sql = crate::downgrade_sql(&conn, &repo, target, a.allow_modified)
-            .map_err(|e| ctx.explain(e))?;
-        say_part!("{sql}");
-        return Ok(ExitCode::SUCCESS);
+        let sql = crate::downgrade_sql(&conn, &repo, target, a.allow_modified);
+        return print_sql(ctx, sql);
     }
     let mut conn = ctx.open_db(true)?;
     let result = crate::downgrade(&mut conn, &repo, target, &ctx.apply_options(a));
