@@ -1,5 +1,6 @@
 //! The command line: clap arguments → resolved settings → one library call → output.
-//! Exit codes: 0 success, 1 `dbm check` found differences, 2 any error. Only this module
+//! Exit codes: 0 success, 1 a check found something (`check`, `status --check`, `lint --deny`),
+//! 2 any error (JSON on stderr with `--json`). Only this module
 //! uses clap and anyhow (the `cli` feature).
 
 /// `println!` for the command line's output. A reader that went away (`dbm status | head -1`)
