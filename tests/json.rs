@@ -174,3 +174,23 @@ fn errors_are_json_on_stderr() {
     let out = p.dbm(&["upgrade", "9"]);
     assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
 }
+
+#[test]
+fn migrate_prints_the_version_it_makes() {
+    let p = blog_project();
+    let (code, v) = json(&p, &["--model", "m2.toml", "migrate"]);
+    assert_eq!(code, 0);
+    snap("migrate_nothing_to_do", v);
+
+    let files = p.versions_dir();
+    let (code, v) = json(&p, &["--model", "m1.toml", "migrate", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert_eq!(p.versions_dir(), files, "--dry-run wrote something");
+    snap("migrate_dry_run", v);
+
+    // Destructive, and --json never prompts: applied as without a terminal.
+    let (code, v) = json(&p, &["--model", "m1.toml", "migrate", "-m", "drop post"]);
+    assert_eq!(code, 0);
+    assert_eq!(p.version(), Some(3));
+    snap("migrate_applied", v);
+}

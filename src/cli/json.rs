@@ -18,9 +18,9 @@ pub(super) fn supported(command: &Command) -> Result<()> {
         | Command::Diff { .. }
         | Command::Lint { .. }
         | Command::Upgrade { .. }
-        | Command::Downgrade { .. } => return Ok(()),
+        | Command::Downgrade { .. }
+        | Command::Migrate { .. } => return Ok(()),
         Command::Create => "create",
-        Command::Migrate { .. } => "migrate",
         Command::Discard { .. } => "discard",
         Command::Script { .. } => "script",
         Command::CreateModel => "create-model",
@@ -251,4 +251,50 @@ impl Applied {
 #[derive(Serialize)]
 pub(super) struct Sql {
     pub(super) sql: String,
+}
+
+/// The version `migrate` made (or would make).
+#[derive(Serialize)]
+pub(super) struct NewVersion {
+    version: u64,
+    up: String,
+    down: String,
+    changes: Vec<Change>,
+    hints: Vec<String>,
+    /// `--dry-run` only: the scripts that would be written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    up_sql: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    down_sql: Option<String>,
+}
+
+impl NewVersion {
+    pub(super) fn new(
+        ctx: &Ctx,
+        m: &crate::Migration,
+        files: &crate::VersionFiles,
+        scripts: bool,
+    ) -> NewVersion {
+        NewVersion {
+            version: files.version,
+            up: ctx.display_path(&files.up),
+            down: ctx.display_path(&files.down),
+            changes: changes(m.changes()),
+            hints: m.hints.clone(),
+            up_sql: scripts.then(|| m.up_sql.clone()),
+            down_sql: scripts.then(|| m.down_sql.clone()),
+        }
+    }
+}
+
+/// `dbm migrate` (with `--no-apply`, `--dry-run`).
+#[derive(Serialize)]
+pub(super) struct Migrate {
+    /// The database's version now.
+    pub(super) version: u64,
+    /// `null` when the database already matches the model.
+    pub(super) migration: Option<NewVersion>,
+    pub(super) written: bool,
+    pub(super) applied: bool,
+    pub(super) backup: Option<String>,
 }
