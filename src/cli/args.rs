@@ -7,7 +7,8 @@ use std::path::PathBuf;
 #[command(
     name = "dbm",
     version,
-    about = "Schema migrations for SQLite: declare the schema, dbm writes reviewable up/down SQL"
+    about = "Schema migrations for SQLite: declare the schema, dbm writes reviewable up/down SQL",
+    after_help = "Exit codes: 0 success; 1 a check found something (check: differences; status --check: drift or edited scripts; lint --deny: findings); 2 any error."
 )]
 pub(super) struct Cli {
     /// The SQLite database: a path, or a URL `sqlite:PATH`, `sqlite://PATH`, `sqlite:///PATH`
@@ -39,6 +40,10 @@ pub(super) struct Cli {
     /// Also say which database, repository and model the command works on (on stderr).
     #[arg(short, long, global = true)]
     pub(super) verbose: bool,
+    /// Machine-readable output: one JSON document on stdout (one object per database over
+    /// many), errors as `{"error": "...", "exit": 2}` on stderr; exit codes unchanged.
+    #[arg(long, global = true)]
+    pub(super) json: bool,
     #[command(subcommand)]
     pub(super) command: Command,
 }
@@ -105,20 +110,13 @@ pub(super) struct RolloutArgs {
     /// Go on whatever fails (the failures are reported at the end).
     #[arg(long)]
     pub(super) continue_on_error: bool,
-    /// One JSON object per database on standard output, as each finishes.
-    #[arg(long)]
-    pub(super) json: bool,
 }
 
 impl RolloutArgs {
     /// Refuses rollout flags on a command for one database.
     pub(super) fn single(&self) -> anyhow::Result<()> {
-        if self.canary.is_some()
-            || self.max_failures.is_some()
-            || self.continue_on_error
-            || self.json
-        {
-            anyhow::bail!("--canary, --max-failures, --continue-on-error and --json apply to many databases: add --databases GLOB or --databases-from FILE");
+        if self.canary.is_some() || self.max_failures.is_some() || self.continue_on_error {
+            anyhow::bail!("--canary, --max-failures and --continue-on-error apply to many databases: add --databases GLOB or --databases-from FILE");
         }
         Ok(())
     }
@@ -226,8 +224,14 @@ pub(super) enum Command {
         many: ManyArgs,
     },
     /// Database version, repository latest, pending versions, edited scripts, drift.
-    #[command(after_help = "Example:\n  dbm status")]
+    #[command(
+        after_help = "Exit codes: 0 done; 1 with --check when the schema drifted or an applied script was edited; 2 error.\n\nExamples:\n  dbm status\n  dbm status --check --json"
+    )]
     Status {
+        /// Exit 1 when the live schema differs from what the applied scripts make (or that
+        /// cannot be told) or an applied script was edited since (for CI).
+        #[arg(long)]
+        check: bool,
         #[command(flatten)]
         many: ManyArgs,
     },
@@ -251,14 +255,16 @@ pub(super) enum Command {
     #[command(after_help = "Example:\n  dbm drop-version-control")]
     DropVersionControl,
     /// Report destructive and risky changes of existing scripts.
-    #[command(after_help = "Examples:\n  dbm lint\n  dbm lint 3 4 --json")]
+    #[command(
+        after_help = "Exit codes: 0 done; 1 with --deny when a finding has a denied risk; 2 error.\n\nExamples:\n  dbm lint\n  dbm lint 3 4 --json\n  dbm lint --deny destructive,may_fail"
+    )]
     Lint {
         /// The versions to lint (default: all).
         #[arg(allow_hyphen_values = true, value_name = "VERSION")]
         versions: Vec<String>,
-        /// Machine-readable output.
-        #[arg(long)]
-        json: bool,
+        /// Exit 1 when a finding has one of these risks (for CI).
+        #[arg(long, value_delimiter = ',', value_name = "RISK,...")]
+        deny: Vec<DenyRisk>,
     },
     /// Print a completion script for SHELL on stdout.
     #[command(
@@ -272,6 +278,14 @@ pub(super) enum Command {
     /// Print dbm's man page (roff) on stdout.
     #[command(after_help = "Example:\n  dbm man > dbm.1 && man ./dbm.1")]
     Man,
+}
+
+/// A risk `lint --deny` fails on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum DenyRisk {
+    Destructive,
+    #[value(name = "may_fail", alias = "may-fail")]
+    MayFail,
 }
 
 /// The shells `dbm completions` writes for.

@@ -1,7 +1,7 @@
 //! Commands that change the database or the repository.
 
 use super::args::{parse_version, ApplyArgs, ReviewArgs};
-use super::Ctx;
+use super::{json, json_mode, Ctx};
 use crate::{ApplyReport, Error, MigrateOptions, Repository, Risk};
 use anyhow::{anyhow, Result};
 use rusqlite::Connection;
@@ -74,6 +74,15 @@ pub(super) fn migrate(
     opts.stop = Some(Arc::clone(&stop));
     let draft = crate::draft(&conn, &repo, &model, &opts.plan).map_err(|e| ctx.explain(e))?;
     let Some(migration) = &draft.migration else {
+        if json_mode() {
+            json::print(&json::Migrate {
+                version: draft.current,
+                migration: None,
+                written: false,
+                applied: false,
+                backup: None,
+            })?;
+        }
         tell!(
             "No changes: the database matches the model (version {}); nothing written",
             draft.current
@@ -98,13 +107,15 @@ pub(super) fn migrate(
     if review.dry_run || review.no_apply {
         return review_only(ctx, draft, &repo, &opts, review.dry_run);
     }
-    if !review.yes && draft.offences.is_empty() && std::io::stdin().is_terminal() {
+    // `--json` is for programs: like a pipe, it is never asked.
+    if !review.yes && draft.offences.is_empty() && std::io::stdin().is_terminal() && !json_mode() {
         // A `y` at the prompt is the terminal's --accept-data-loss.
         opts.accept_data_loss |= confirm(ctx, &draft.at_stake(&conn))?;
     }
     if stop.load(Ordering::SeqCst) {
         return Err(anyhow!(Error::Interrupted));
     }
+    let migration = migration.clone();
     let done = match draft.apply(&mut conn, &repo, &opts) {
         Ok(done) => done,
         Err(
@@ -116,6 +127,21 @@ pub(super) fn migrate(
                 .context("the migration was not applied and no script was written"))
         }
     };
+    if json_mode() {
+        return json::print(&json::Migrate {
+            version: ctx.require_version(&conn, &repo)?,
+            backup: done
+                .as_ref()
+                .and_then(|d| d.backup.as_ref())
+                .map(|b| b.display().to_string()),
+            written: done.is_some(),
+            applied: done.is_some(),
+            migration: done
+                .as_ref()
+                .map(|d| json::NewVersion::new(ctx, &migration, &d.files, false)),
+        })
+        .map(|()| ExitCode::SUCCESS);
+    }
     if let Some(done) = done {
         if let Some(b) = &done.backup {
             tell!("Backup written to {}", b.display());
@@ -142,9 +168,19 @@ fn review_only(
 ) -> Result<ExitCode> {
     let message = opts.message.as_deref();
     if !dry_run {
+        let (current, migration) = (draft.current, draft.migration.clone());
         let Some(files) = draft.write(repo, opts)? else {
             return Ok(ExitCode::SUCCESS);
         };
+        if let (true, Some(m)) = (json_mode(), &migration) {
+            json::print(&json::Migrate {
+                version: current,
+                migration: Some(json::NewVersion::new(ctx, m, &files, false)),
+                written: true,
+                applied: false,
+                backup: None,
+            })?;
+        }
         tell!(
             "New migration saved as {} (not applied; `dbm upgrade` applies it)",
             ctx.display_path(&files.up)
@@ -159,6 +195,16 @@ fn review_only(
             offences: draft.offences.clone(),
             hints: m.hints.clone(),
         }));
+    }
+    if json_mode() {
+        json::print(&json::Migrate {
+            version: draft.current,
+            migration: Some(json::NewVersion::new(ctx, m, &files, true)),
+            written: false,
+            applied: false,
+            backup: None,
+        })?;
+        return Ok(ExitCode::SUCCESS);
     }
     say!("-- {}", ctx.display_path(&files.up));
     say_part!("{}", m.up_sql);
@@ -209,6 +255,12 @@ fn print_report(
     repo: &Repository,
     report: &ApplyReport,
 ) -> Result<()> {
+    if json_mode() {
+        return json::print(&json::Applied::new(
+            report,
+            ctx.require_version(conn, repo)?,
+        ));
+    }
     if let Some(b) = &report.backup {
         tell!("Backup written to {}", b.display());
     }
@@ -245,6 +297,22 @@ fn report_or_fail(
     }
 }
 
+/// `--sql`: the script; nothing at all when the database is already at the target (as
+/// `upgrade` then does nothing and exits 0).
+fn print_sql(ctx: &Ctx, sql: crate::Result<String>) -> Result<ExitCode> {
+    let sql = match sql {
+        Ok(sql) => sql,
+        Err(Error::NothingToDo { .. }) => String::new(),
+        Err(e) => return Err(ctx.explain(e)),
+    };
+    if json_mode() {
+        json::print(&json::Sql { sql })?;
+    } else {
+        say_part!("{sql}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) fn upgrade(
     ctx: &Ctx,
     version: Option<&str>,
@@ -258,10 +326,8 @@ pub(super) fn upgrade(
             true => Some(ctx.open_db(false)?),
             false => None,
         };
-        let sql = crate::upgrade_sql(conn.as_ref(), &repo, target, a.allow_modified)
-            .map_err(|e| ctx.explain(e))?;
-        say_part!("{sql}");
-        return Ok(ExitCode::SUCCESS);
+        let sql = crate::upgrade_sql(conn.as_ref(), &repo, target, a.allow_modified);
+        return print_sql(ctx, sql);
     }
     let mut conn = if create {
         // A target the repository lacks is refused before a file is made for it.
@@ -286,10 +352,8 @@ pub(super) fn downgrade(ctx: &Ctx, version: Option<&str>, a: &ApplyArgs) -> Resu
     let target = version.map(parse_version).transpose()?;
     if a.sql {
         let conn = ctx.open_db(false)?;
-        let sql = crate::downgrade_sql(&conn, &repo, target, a.allow_modified)
-            .map_err(|e| ctx.explain(e))?;
-        say_part!("{sql}");
-        return Ok(ExitCode::SUCCESS);
+        let sql = crate::downgrade_sql(&conn, &repo, target, a.allow_modified);
+        return print_sql(ctx, sql);
     }
     let mut conn = ctx.open_db(true)?;
     let result = crate::downgrade(&mut conn, &repo, target, &ctx.apply_options(a));

@@ -168,7 +168,7 @@ pub(super) fn rollout(
         if db.outcome == Outcome::Failed {
             failed.fetch_add(1, Ordering::Relaxed);
         }
-        if r.json {
+        if super::json_mode() {
             let line = json_line(db);
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{line}");
@@ -182,7 +182,7 @@ pub(super) fn rollout(
         targets.stream(|paths| crate::rollout_with(paths, &repo, &opts, &on_database))??;
     bar.finish_and_clear();
     let summary = summary(&report, up, jobs_used(opts.jobs));
-    if r.json {
+    if super::json_mode() {
         eprint!("{summary}");
     } else {
         print!("{summary}");
@@ -336,6 +336,7 @@ impl Reads {
 }
 
 pub(super) fn db_version(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
+    super::json::not_over_many("db-version")?;
     let repo = ctx.repo()?;
     let reads = Reads::new();
     targets.stream(|paths| {
@@ -359,12 +360,15 @@ pub(super) fn db_version(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
     Ok(reads.exit(ExitCode::SUCCESS))
 }
 
-pub(super) fn status(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
+pub(super) fn status(ctx: &Ctx, targets: &Targets, check: bool) -> Result<ExitCode> {
+    super::json::not_over_many("status")?;
     let repo = ctx.repo()?;
     let latest = repo.latest()?;
     let reads = Reads::new();
     let skew: Mutex<BTreeMap<u64, usize>> = Mutex::default();
     let drifted = AtomicUsize::new(0);
+    // For `--check`: databases with drift (or unknown drift) or an edited script.
+    let failing = AtomicUsize::new(0);
     println!(
         "{:>7}  {:>7}  {:>6}  drift      database",
         "version", "pending", "edited"
@@ -376,6 +380,9 @@ pub(super) fn status(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
             &|conn| crate::status(conn, &repo),
             &|path, r| match r {
                 Ok(s) => {
+                    if !super::json::status_ok(&s) {
+                        failing.fetch_add(1, Ordering::Relaxed);
+                    }
                     *skew
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -435,10 +442,15 @@ pub(super) fn status(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
             ),
         }
     );
-    Ok(reads.exit(ExitCode::SUCCESS))
+    Ok(reads.exit(if check && failing.load(Ordering::Relaxed) > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }))
 }
 
 pub(super) fn check(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
+    super::json::not_over_many("check")?;
     let model = ctx.model()?;
     let reserved = crate::Repository::open(&ctx.settings.repository)
         .map(|r| crate::reserved(&r))

@@ -1,5 +1,6 @@
 //! The command line: clap arguments → resolved settings → one library call → output.
-//! Exit codes: 0 success, 1 `dbm check` found differences, 2 any error. Only this module
+//! Exit codes: 0 success, 1 a check found something (`check`, `status --check`, `lint --deny`),
+//! 2 any error (JSON on stderr with `--json`). Only this module
 //! uses clap and anyhow (the `cli` feature).
 
 /// `println!` for the command line's output. A reader that went away (`dbm status | head -1`)
@@ -47,6 +48,7 @@ macro_rules! fail {
 mod args;
 mod change;
 mod config;
+mod json;
 mod many;
 mod read;
 
@@ -79,6 +81,23 @@ static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new
 
 fn quiet() -> bool {
     QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// `--json`: set once, before the command runs.
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn json_mode() -> bool {
+    JSON.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// An error on stderr, as text or (with `--json`) as the one JSON error shape; its exit code.
+fn error_exit(text: &str) -> ExitCode {
+    if json_mode() {
+        fail!("{}", json::error(text, 2));
+    } else {
+        fail!("error: {text}");
+    }
+    ExitCode::from(2)
 }
 
 /// The first error writing the output, other than a closed pipe.
@@ -144,35 +163,49 @@ fn render_model_error(m: &ModelError) -> String {
 }
 
 fn main_with(model: Option<Schema>) -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A usage error is JSON too when `--json` was asked for; `--help` and `--version`
+        // print as usual.
+        Err(e) if e.use_stderr() && std::env::args_os().any(|a| a == "--json") => {
+            JSON.store(true, std::sync::atomic::Ordering::Relaxed);
+            let text = e.to_string();
+            let first = text.split("\n\n").next().unwrap_or(&text);
+            return error_exit(first.trim().trim_start_matches("error: "));
+        }
+        Err(e) => e.exit(),
+    };
     let code = match execute(cli, model) {
         Ok(code) => code,
-        Err(e) => {
-            match model_error(&e) {
-                Some(m) => fail!("{}", render_model_error(m)),
-                None => fail!("error: {}", message(&e)),
+        // A model error shows its source line and caret, except as JSON (one line).
+        Err(e) => match model_error(&e) {
+            Some(m) if !json_mode() => {
+                fail!("{}", render_model_error(m));
+                return ExitCode::from(2);
             }
-            return ExitCode::from(2);
-        }
+            _ => return error_exit(&message(&e)),
+        },
     };
     use std::io::Write as _;
     if let Err(e) = std::io::stdout().flush() {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
-            fail!("error: cannot write the output: {e}");
-            return ExitCode::from(2);
+            return error_exit(&format!("cannot write the output: {e}"));
         }
     }
     match OUTPUT_ERROR.lock().ok().and_then(|mut e| e.take()) {
-        Some(e) => {
-            fail!("error: cannot write the output: {e}");
-            ExitCode::from(2)
-        }
+        Some(e) => error_exit(&format!("cannot write the output: {e}")),
         None => code,
     }
 }
 
 fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
-    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    // In JSON mode stdout holds the document alone, and what the text's progress lines,
+    // notes and hints say is in it.
+    QUIET.store(cli.quiet || cli.json, std::sync::atomic::Ordering::Relaxed);
+    JSON.store(cli.json, std::sync::atomic::Ordering::Relaxed);
+    if cli.json {
+        json::supported(&cli.command)?;
+    }
     // These need no settings: they work in any folder, even beside a broken dbm.toml.
     match cli.command {
         Command::Completions { shell } => return read::completions(shell),
@@ -241,9 +274,9 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
                 return many::db_version(&ctx, &t);
             }
         }
-        Command::Status { many: m } => {
+        Command::Status { many: m, check } => {
             if let Some(t) = many(m)? {
-                return many::status(&ctx, &t);
+                return many::status(&ctx, &t, *check);
             }
         }
         Command::Check { many: m } => {
@@ -294,10 +327,10 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
         Command::CreateModel => read::create_model(&ctx),
         Command::Diff { sql } => read::diff(&ctx, false, sql),
         Command::Check { .. } => read::diff(&ctx, true, false),
-        Command::Status { .. } => read::status(&ctx),
+        Command::Status { check, .. } => read::status(&ctx, check),
         Command::History => read::history(&ctx),
         Command::Test { .. } => read::test(&ctx),
-        Command::Lint { versions, json } => read::lint(&ctx, &versions, json),
+        Command::Lint { versions, deny } => read::lint(&ctx, &versions, &deny),
         Command::Completions { shell } => read::completions(shell),
         Command::Man => read::man(),
     }

@@ -1,8 +1,8 @@
 //! Commands that only read: versions, the model of a database, diff/check, status, history,
 //! the round-trip test, lint.
 
-use super::args::{parse_version, Cli, Shell};
-use super::Ctx;
+use super::args::{parse_version, Cli, DenyRisk, Shell};
+use super::{json, json_mode, Ctx};
 use crate::model::file as model_file;
 use crate::{Drift, Repository, Risk, TestEvent};
 use anyhow::Result;
@@ -39,14 +39,24 @@ pub(super) fn man() -> Result<ExitCode> {
 }
 
 pub(super) fn version(ctx: &Ctx) -> Result<ExitCode> {
-    say!("{}", ctx.repo()?.latest()?);
+    let latest = ctx.repo()?.latest()?;
+    if json_mode() {
+        json::print(&json::Version { latest })?;
+    } else {
+        say!("{latest}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 pub(super) fn db_version(ctx: &Ctx) -> Result<ExitCode> {
     let repo = ctx.repo()?;
     let conn = ctx.open_db(false)?;
-    say!("{}", ctx.require_version(&conn, &repo)?);
+    let version = ctx.require_version(&conn, &repo)?;
+    if json_mode() {
+        json::print(&json::DbVersion { version })?;
+    } else {
+        say!("{version}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -78,6 +88,9 @@ pub(super) fn diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
     let conn = ctx.open_db(false)?;
     let reserved = reserved(ctx);
     let cmp = crate::compare(&conn, &reserved, &model)?;
+    if json_mode() {
+        return diff_json(ctx, &conn, &reserved, &model, &cmp, check, with_sql);
+    }
     if cmp.is_empty() {
         if !check {
             say!("No differences: the database matches the model.");
@@ -98,30 +111,93 @@ pub(super) fn diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     say!();
-    say_part!(
-        "{}",
-        cmp.model_diff(
-            &format!("database ({})", ctx.db_path().display()),
-            &format!("model ({})", ctx.settings.model)
-        )
-    );
+    say_part!("{}", model_diff(ctx, &cmp));
     if with_sql {
-        // Exactly what `migrate` would write, verified the same way.
-        let next = Repository::open(&ctx.settings.repository)
-            .and_then(|r| r.latest())
-            .map_or(1, |v| v + 1);
-        if let Some(m) = crate::generate(&conn, &reserved, &model, next, &ctx.plan_options())? {
+        if let Some(up_sql) = next_up_sql(ctx, &conn, &reserved, &model)? {
             say!();
-            say_part!("{}", m.up_sql);
+            say_part!("{up_sql}");
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn status(ctx: &Ctx) -> Result<ExitCode> {
+/// `diff --json` / `check --json`: the same comparison as one document.
+fn diff_json(
+    ctx: &Ctx,
+    conn: &rusqlite::Connection,
+    reserved: &crate::Reserved,
+    model: &crate::Schema,
+    cmp: &crate::Comparison,
+    check: bool,
+    with_sql: bool,
+) -> Result<ExitCode> {
+    let up_sql = if with_sql && !cmp.is_empty() {
+        Some(next_up_sql(ctx, conn, reserved, model)?)
+    } else if with_sql {
+        Some(None)
+    } else {
+        None
+    };
+    json::print(&json::Diff {
+        database: ctx.db_path().display().to_string(),
+        matches: cmp.is_empty(),
+        changes: json::changes(cmp.changes()),
+        hints: cmp.hints.clone(),
+        model_diff: (!check).then(|| model_diff(ctx, cmp)),
+        up_sql,
+    })?;
+    Ok(if check && !cmp.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn model_diff(ctx: &Ctx, cmp: &crate::Comparison) -> String {
+    if cmp.is_empty() {
+        return String::new();
+    }
+    cmp.model_diff(
+        &format!("database ({})", ctx.db_path().display()),
+        &format!("model ({})", ctx.settings.model),
+    )
+}
+
+/// Exactly the up script `migrate` would write, verified the same way.
+fn next_up_sql(
+    ctx: &Ctx,
+    conn: &rusqlite::Connection,
+    reserved: &crate::Reserved,
+    model: &crate::Schema,
+) -> Result<Option<String>> {
+    let next = Repository::open(&ctx.settings.repository)
+        .and_then(|r| r.latest())
+        .map_or(1, |v| v + 1);
+    Ok(crate::generate(conn, reserved, model, next, &ctx.plan_options())?.map(|m| m.up_sql))
+}
+
+pub(super) fn status(ctx: &Ctx, check: bool) -> Result<ExitCode> {
     let repo = ctx.repo()?;
     let conn = ctx.open_db(false)?;
     let s = crate::status(&conn, &repo).map_err(|e| ctx.explain(e))?;
+    let exit = if check && !json::status_ok(&s) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
+    if json_mode() {
+        let model_changes = if ctx.model_declared() {
+            Some(
+                crate::compare(&conn, &reserved(ctx), &ctx.model()?)?
+                    .changes()
+                    .len(),
+            )
+        } else {
+            None
+        };
+        json::print(&json::StatusOut::new(ctx, s, model_changes))?;
+        return Ok(exit);
+    }
     say!(
         "database:   {} at version {}",
         ctx.db_path().display(),
@@ -183,7 +259,7 @@ pub(super) fn status(ctx: &Ctx) -> Result<ExitCode> {
             ),
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit)
 }
 
 pub(super) fn history(ctx: &Ctx) -> Result<ExitCode> {
@@ -191,6 +267,10 @@ pub(super) fn history(ctx: &Ctx) -> Result<ExitCode> {
     let conn = ctx.open_db(false)?;
     ctx.require_version(&conn, &repo)?;
     let rows = crate::history(&conn, &repo)?;
+    if json_mode() {
+        json::print(&json::history(rows))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if rows.is_empty() {
         say!("No scripts applied yet.");
     }
@@ -226,7 +306,7 @@ pub(super) fn test(ctx: &Ctx) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn lint(ctx: &Ctx, versions: &[String], json: bool) -> Result<ExitCode> {
+pub(super) fn lint(ctx: &Ctx, versions: &[String], deny: &[DenyRisk]) -> Result<ExitCode> {
     let repo = ctx.repo()?;
     let wanted = versions
         .iter()
@@ -236,8 +316,19 @@ pub(super) fn lint(ctx: &Ctx, versions: &[String], json: bool) -> Result<ExitCod
     for f in &mut findings {
         f.file = ctx.display_path(&f.file).into();
     }
-    if json {
-        say!("{}", serde_json::to_string_pretty(&findings)?);
+    let denied = findings.iter().any(|f| {
+        deny.iter().any(|d| match d {
+            DenyRisk::Destructive => f.finding.risk == Risk::Destructive,
+            DenyRisk::MayFail => f.finding.risk == Risk::MayFail,
+        })
+    });
+    let exit = if denied {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
+    if json_mode() {
+        json::print(&findings)?;
     } else if findings.is_empty() {
         say!("No risky changes found.");
     } else {
@@ -255,5 +346,5 @@ pub(super) fn lint(ctx: &Ctx, versions: &[String], json: bool) -> Result<ExitCod
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit)
 }
