@@ -206,7 +206,8 @@ fn down_unchanged(
 }
 
 /// Upgrades to `target` (default: the latest version), one transaction per version.
-/// Versions already applied by a concurrent migrator are skipped.
+/// Versions already applied by a concurrent migrator are skipped. For the run, `conn` carries
+/// dbm's busy handler and authorizer; the authorizer is removed afterwards, not restored.
 pub fn upgrade(
     conn: &mut Connection,
     repo: &Repository,
