@@ -190,11 +190,9 @@ fn review_only(
     let (Some(files), Some(m)) = (draft.planned_files(repo, message), &draft.migration) else {
         return Ok(ExitCode::SUCCESS);
     };
-    if !draft.offences.is_empty() {
-        return Err(anyhow!(Error::DataDoesNotFit {
-            offences: draft.offences.clone(),
-            hints: m.hints.clone(),
-        }));
+    // A dry run shows an undeclared rename's scripts: only rows that do not fit stop it.
+    if let Some(e) = draft.refusal(true) {
+        return Err(anyhow!(e));
     }
     if json_mode() {
         json::print(&json::Migrate {

@@ -55,6 +55,24 @@ pub struct Draft {
 }
 
 impl Draft {
+    /// Why this draft must not be written or applied: rows that do not fit its new
+    /// constraints, or (unless data loss is accepted) tables lost to undeclared renames.
+    pub fn refusal(&self, accept_data_loss: bool) -> Option<Error> {
+        let migration = self.migration.as_ref()?;
+        if !self.offences.is_empty() {
+            return Some(Error::DataDoesNotFit {
+                offences: self.offences.clone(),
+                hints: migration.hints.clone(),
+            });
+        }
+        if !self.lost.is_empty() && !accept_data_loss {
+            return Some(Error::WouldLoseRows {
+                lost: self.lost.clone(),
+            });
+        }
+        None
+    }
+
     /// The risky changes (destructive, or checked against the rows), for warnings.
     pub fn warnings(&self) -> Vec<Described> {
         self.migration
@@ -79,18 +97,12 @@ impl Draft {
         repo: &Repository,
         opts: &MigrateOptions,
     ) -> Result<Option<Migrated>> {
+        if let Some(e) = self.refusal(opts.accept_data_loss) {
+            return Err(e);
+        }
         let Some(migration) = self.migration else {
             return Ok(None);
         };
-        if !self.offences.is_empty() {
-            return Err(Error::DataDoesNotFit {
-                offences: self.offences,
-                hints: migration.hints,
-            });
-        }
-        if !self.lost.is_empty() && !opts.accept_data_loss {
-            return Err(Error::WouldLoseRows { lost: self.lost });
-        }
         let files = repo.planned(
             migration.version,
             opts.message.as_deref().unwrap_or(&migration.slug),
@@ -244,18 +256,12 @@ impl Draft {
         let Some(files) = self.planned_files(repo, opts.message.as_deref()) else {
             return Ok(None);
         };
+        if let Some(e) = self.refusal(opts.accept_data_loss) {
+            return Err(e);
+        }
         let Some(migration) = self.migration else {
             return Ok(None);
         };
-        if !self.offences.is_empty() {
-            return Err(Error::DataDoesNotFit {
-                offences: self.offences,
-                hints: migration.hints,
-            });
-        }
-        if !self.lost.is_empty() && !opts.accept_data_loss {
-            return Err(Error::WouldLoseRows { lost: self.lost });
-        }
         let latest = repo.latest()?;
         if latest != self.current {
             return Err(Error::RepositoryChanged {
