@@ -155,3 +155,45 @@ fn the_app_upgrades_its_database_at_start_up() {
         "{out}"
     );
 }
+
+/// The app's migration binary behaves as `dbm` does for scripts and CI: `check` exits 1 on
+/// differences (2 is for errors) and 0 once migrated; `--version` names the app, then dbm.
+#[test]
+fn app_binary_check_exit_codes_and_version() {
+    let app = Project::new();
+    run_example(&app, &["--database", "x.db", "create"]);
+    let check = |p: &Project| {
+        Command::new(example_binary())
+            .current_dir(p.dir.path())
+            .env_remove("DATABASE_URL")
+            .args(["--database", "x.db", "check"])
+            .output()
+            .expect("run the microblog example")
+    };
+    let out = check(&app);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("+ table post"), "{}", stdout(&out));
+    run_example(&app, &["--database", "x.db", "migrate"]);
+    let out = check(&app);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+
+    let version = run_example(&app, &["--version"]);
+    assert_eq!(
+        version.trim(),
+        concat!("microblog (dbm ", env!("CARGO_PKG_VERSION"), ")")
+    );
+    let help = run_example(&app, &["--help"]);
+    assert!(help.contains("Usage: microblog"), "{help}");
+}

@@ -40,6 +40,14 @@ fn main() {
 }
 "#;
 
+/// The app's own migration binary: dbm's command line with the derived model built in.
+const MIGRATE_BIN: &str = r#"
+fn main() -> std::process::ExitCode {
+    let schema = microblog_app::schema().expect("a valid model");
+    dbm::cli::run_app(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"), schema)
+}
+"#;
+
 struct Scratch {
     dir: tempfile::TempDir,
 }
@@ -69,6 +77,7 @@ impl Scratch {
         let s = Scratch { dir };
         s.write("src/lib.rs", LIB);
         s.write("src/bin/schema.rs", SCHEMA_BIN);
+        s.write("src/bin/migrate.rs", MIGRATE_BIN);
         s.write("src/main.rs", APP_BIN);
         s
     }
@@ -99,6 +108,17 @@ impl Scratch {
         let out = self.run(Path::new(env!("CARGO_BIN_EXE_dbm")), args);
         assert!(out.status.success(), "dbm {args:?}:\n{}", text(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The app's migration binary (`src/bin/migrate.rs`), built for the current sources.
+    fn migrate_bin(&self, args: &[&str]) -> Output {
+        let out = self.cargo(&["build", "-q", "--bin", "migrate"]);
+        assert!(
+            out.status.success(),
+            "build the migration binary:\n{}",
+            text(&out)
+        );
+        self.run(&target_dir().join("debug/migrate"), args)
     }
 
     fn app(&self, args: &[&str]) -> Output {
@@ -183,8 +203,20 @@ fn a_crate_declares_its_schema_in_rust_and_carries_its_migrations() {
             "#[dbm(sql_type = \"VARCHAR(140)\")]\n    pub about_me: Option<String>,",
         ),
     );
+    // The app's own migration binary sees the new field: `check` exits 1 (a difference,
+    // not an error) and names the column; its `--version` is the app's, then dbm's.
+    let out = s.migrate_bin(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("about_me"), "{}", text(&out));
+    let out = s.migrate_bin(&["--version"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        concat!("microblog-app 0.1.0 (dbm ", env!("CARGO_PKG_VERSION"), ")")
+    );
     let out = s.dbm(&["--model-command", MODEL, "migrate", "-m", "about me"]);
     assert!(out.contains("Current database version: 2"), "{out}");
+    let out = s.migrate_bin(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let up = std::fs::read_to_string(s.path("db_repository/versions/002_about_me.up.sql")).unwrap();
     assert!(
         up.contains("ALTER TABLE \"user\" ADD COLUMN \"about_me\" VARCHAR(140)"),

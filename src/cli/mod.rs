@@ -58,7 +58,6 @@ use crate::{
 };
 use anyhow::{anyhow, bail, Context, Result};
 use args::{ApplyArgs, Cli, Command};
-use clap::Parser;
 use config::{ModelSource, Overrides, Settings};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -67,13 +66,42 @@ use std::time::Duration;
 
 /// Runs the `dbm` command line with the model from the TOML file.
 pub fn run() -> ExitCode {
-    main_with(None)
+    main_with(None, None)
 }
 
 /// Runs the dbm command line with a model declared in Rust instead of a TOML file, so an
 /// app can ship its own migration binary (`fn main() -> ExitCode { run_with_model(schema) }`).
+/// Its help and `--version` name the program as it was started (`microblog (dbm 0.2.0)`);
+/// [`run_app`] gives the app's own name and version.
 pub fn run_with_model(model: Schema) -> ExitCode {
-    main_with(Some(model))
+    let name = std::env::args_os()
+        .next()
+        .and_then(|a| {
+            Path::new(&a)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .filter(|s| !s.is_empty());
+    main_with(Some(model), name.map(|n| (n, None)))
+}
+
+/// [`run_with_model`] under the app's own name and version, as its help and `--version`
+/// show them: `run_app(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"), schema)` prints
+/// `myapp 1.4.0 (dbm 0.2.0)`.
+pub fn run_app(name: &str, version: &str, model: Schema) -> ExitCode {
+    main_with(
+        Some(model),
+        Some((name.to_string(), Some(version.to_string()))),
+    )
+}
+
+/// The version line of a migration binary named `name` (`--version` prints the name first).
+fn app_version(version: Option<&str>) -> String {
+    let dbm = concat!("dbm ", env!("CARGO_PKG_VERSION"));
+    match version {
+        Some(v) => format!("{v} ({dbm})"),
+        None => format!("({dbm})"),
+    }
 }
 
 /// `--quiet`: set once, before the command runs.
@@ -162,8 +190,18 @@ fn render_model_error(m: &ModelError) -> String {
     Renderer::plain().render(&report).to_string()
 }
 
-fn main_with(model: Option<Schema>) -> ExitCode {
-    let cli = match Cli::try_parse() {
+/// `app`: the name (and version) of an app's own migration binary, shown by `--help` and
+/// `--version` instead of dbm's.
+fn main_with(model: Option<Schema>, app: Option<(String, Option<String>)>) -> ExitCode {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    if let Some((name, version)) = app {
+        command = command.name(name).version(app_version(version.as_deref()));
+    }
+    let parsed = command
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         // A usage error is JSON too when `--json` was asked for; `--help` and `--version`
         // print as usual.
