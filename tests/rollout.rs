@@ -522,3 +522,68 @@ fn the_library_rolls_out_an_iterator_of_paths() {
     let report = dbm::rollout(paths, &repo, &down).unwrap();
     assert_eq!(report.versions.get(&2), Some(&8));
 }
+
+/// The reads over many databases with `--json`: one object per database on stdout
+/// (`path` plus the single-database command's fields, or `error` and `exit`), in the order
+/// of the paths; the exit code as without `--json`.
+#[test]
+fn reads_over_many_print_json_lines() {
+    let p = project();
+    tenant(&p, 1, 1, 1);
+    tenant(&p, 2, LATEST, 1);
+    p.write("tenants/t003.db", "nope");
+    let model = ok_raw(
+        &p,
+        &["--database", &format!("tpl/v{LATEST}.db"), "create-model"],
+    );
+    p.write("m.toml", &model);
+    let lines = |args: &[&str], code: i32| -> Vec<serde_json::Value> {
+        let many = ["--databases", "tenants/*.db", "-j", "1"];
+        let out = p.dbm_raw(&[&["--json"], args, &many].concat());
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+            .collect()
+    };
+    let paths = |v: &[serde_json::Value]| -> Vec<String> {
+        v.iter()
+            .map(|o| o["path"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let expected = ["tenants/t001.db", "tenants/t002.db", "tenants/t003.db"];
+
+    let v = lines(&["db-version"], 2);
+    assert_eq!(paths(&v), expected);
+    assert_eq!(v[0]["version"], 1);
+    assert_eq!(v[1]["version"], LATEST);
+    assert_eq!(v[2]["exit"], 2, "{}", v[2]);
+    assert!(
+        v[2]["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{}",
+        v[2]
+    );
+
+    let v = lines(&["status"], 2);
+    assert_eq!(paths(&v), expected);
+    assert_eq!(v[0]["version"], 1);
+    assert_eq!(v[0]["latest"], LATEST);
+    assert_eq!(
+        v[0]["pending"].as_array().map(Vec::len),
+        Some(LATEST as usize - 1)
+    );
+    assert_eq!(v[1]["pending"].as_array().map(Vec::len), Some(0));
+    assert_eq!(v[1]["ok"], true, "{}", v[1]);
+
+    let v = lines(&["--model", "m.toml", "check"], 2);
+    assert_eq!(paths(&v), expected);
+    assert_eq!(v[0]["matches"], false, "{}", v[0]);
+    assert!(!v[0]["changes"].as_array().unwrap().is_empty(), "{}", v[0]);
+    assert_eq!(v[1]["matches"], true, "{}", v[1]);
+    assert_eq!(v[1]["changes"], serde_json::json!([]));
+
+    // Without the broken file: check exits 1 on the database that differs.
+    std::fs::remove_file(p.path("tenants/t003.db")).unwrap();
+    let v = lines(&["--model", "m.toml", "check"], 1);
+    assert_eq!(v.len(), 2);
+}

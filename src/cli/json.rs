@@ -33,12 +33,22 @@ pub(super) fn supported(command: &Command) -> Result<()> {
     bail!("--json is not available for `dbm {name}`")
 }
 
-/// Refuses `--json` on a read over many databases (only the rollout streams JSON).
-pub(super) fn not_over_many(command: &str) -> Result<()> {
-    if super::json_mode() {
-        bail!("--json over many databases is available for upgrade and downgrade only, not `dbm {command}`");
+/// One line of a read over many databases: `{"path": ..., <the command's fields>}`, or
+/// `{"path": ..., "error": ..., "exit": 2}` for a database that could not be read.
+pub(super) fn many_line(path: &std::path::Path, fields: Result<serde_json::Value, &str>) -> String {
+    let mut line = serde_json::Map::new();
+    line.insert("path".into(), path.display().to_string().into());
+    match fields {
+        Ok(serde_json::Value::Object(map)) => line.extend(map),
+        Ok(other) => {
+            line.insert("value".into(), other);
+        }
+        Err(message) => {
+            line.insert("error".into(), message.into());
+            line.insert("exit".into(), 2.into());
+        }
     }
-    Ok(())
+    serde_json::Value::Object(line).to_string()
 }
 
 /// Prints `value` as the command's document on stdout.
@@ -148,9 +158,19 @@ pub(super) struct StatusOut {
 
 impl StatusOut {
     pub(super) fn new(ctx: &Ctx, s: Status, model_changes: Option<usize>) -> StatusOut {
+        StatusOut::of(ctx, &ctx.db_path(), s, model_changes)
+    }
+
+    /// The status of the database at `path` (one of many).
+    pub(super) fn of(
+        ctx: &Ctx,
+        path: &std::path::Path,
+        s: Status,
+        model_changes: Option<usize>,
+    ) -> StatusOut {
         let ok = status_ok(&s);
         StatusOut {
-            database: ctx.db_path().display().to_string(),
+            database: path.display().to_string(),
             repository: ctx.settings.repository.display().to_string(),
             version: s.version,
             latest: s.latest,

@@ -321,9 +321,14 @@ impl Reads {
         }
     }
 
+    /// A database that could not be read: on stderr, or with `--json` its line on stdout.
     fn error(&self, path: &Path, e: &crate::Error) {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        eprintln!("{}: error: {}", path.display(), indent(path, e));
+        if super::json_mode() {
+            say!("{}", super::json::many_line(path, Err(&e.to_string())));
+        } else {
+            fail!("{}: error: {}", path.display(), indent(path, e));
+        }
     }
 
     fn exit(&self, otherwise: ExitCode) -> ExitCode {
@@ -336,7 +341,6 @@ impl Reads {
 }
 
 pub(super) fn db_version(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
-    super::json::not_over_many("db-version")?;
     let repo = ctx.repo()?;
     let reads = Reads::new();
     targets.stream(|paths| {
@@ -345,7 +349,11 @@ pub(super) fn db_version(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
             &survey_options(ctx, targets),
             &|conn| crate::db_version(conn, &repo),
             &|path, r| match r {
-                Ok(Some(v)) => println!("{}\t{v}", path.display()),
+                Ok(Some(v)) if super::json_mode() => say!(
+                    "{}",
+                    super::json::many_line(path, Ok(serde_json::json!({ "version": v })))
+                ),
+                Ok(Some(v)) => say!("{}\t{v}", path.display()),
                 Ok(None) => reads.error(
                     path,
                     &crate::Error::NotControlled {
@@ -361,18 +369,30 @@ pub(super) fn db_version(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
 }
 
 pub(super) fn status(ctx: &Ctx, targets: &Targets, check: bool) -> Result<ExitCode> {
-    super::json::not_over_many("status")?;
     let repo = ctx.repo()?;
+    let json = super::json_mode();
     let latest = repo.latest()?;
     let reads = Reads::new();
     let skew: Mutex<BTreeMap<u64, usize>> = Mutex::default();
     let drifted = AtomicUsize::new(0);
     // For `--check`: databases with drift (or unknown drift) or an edited script.
     let failing = AtomicUsize::new(0);
-    println!(
-        "{:>7}  {:>7}  {:>6}  drift      database",
-        "version", "pending", "edited"
-    );
+    // With `--json` stdout holds the lines alone and the summary goes to stderr.
+    let line = |text: String| {
+        if json {
+            fail!("{text}");
+        } else {
+            say!("{text}");
+        }
+    };
+    if !json {
+        say!(
+            "{:>7}  {:>7}  {:>6}  drift      database",
+            "version",
+            "pending",
+            "edited"
+        );
+    }
     let n = targets.stream(|paths| {
         crate::survey(
             paths,
@@ -388,6 +408,17 @@ pub(super) fn status(ctx: &Ctx, targets: &Targets, check: bool) -> Result<ExitCo
                         .unwrap_or_else(|e| e.into_inner())
                         .entry(s.version)
                         .or_default() += 1;
+                    if json {
+                        if matches!(s.drift, Drift::Differs(_)) {
+                            drifted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        let doc = super::json::StatusOut::of(ctx, path, s, None);
+                        match serde_json::to_value(doc) {
+                            Ok(v) => say!("{}", super::json::many_line(path, Ok(v))),
+                            Err(e) => reads.error(path, &crate::Error::Io(e.into())),
+                        }
+                        return;
+                    }
                     let drift = match &s.drift {
                         Drift::None => "none".to_string(),
                         Drift::Differs(lines) => {
@@ -401,7 +432,7 @@ pub(super) fn status(ctx: &Ctx, targets: &Targets, check: bool) -> Result<ExitCo
                     } else {
                         ""
                     };
-                    println!(
+                    say!(
                         "{:>7}  {:>7}  {:>6}  {:<9}  {}{mark}",
                         s.version,
                         s.pending.len(),
@@ -414,7 +445,7 @@ pub(super) fn status(ctx: &Ctx, targets: &Targets, check: bool) -> Result<ExitCo
                         path.display()
                     );
                     if !matches!(s.drift, Drift::None) {
-                        println!("{:>29}drift: {drift}", "");
+                        say!("{:>29}drift: {drift}", "");
                     }
                 }
                 Err(e) => reads.error(path, &e),
@@ -422,17 +453,17 @@ pub(super) fn status(ctx: &Ctx, targets: &Targets, check: bool) -> Result<ExitCo
         )
     })?;
     let skew = skew.into_inner().unwrap_or_else(|e| e.into_inner());
-    println!(
+    line(format!(
         "{} read; repository {} latest version {latest}",
         plural(n, "database"),
         ctx.settings.repository.display()
-    );
-    println!("  version  databases");
+    ));
+    line("  version  databases".to_string());
     for (v, count) in skew.iter().rev() {
         let note = if *v == latest { "  (latest)" } else { "" };
-        println!("  {v:>7}  {count:>9}{note}");
+        line(format!("  {v:>7}  {count:>9}{note}"));
     }
-    println!(
+    line(format!(
         "drift: {}",
         match drifted.load(Ordering::Relaxed) {
             0 => "none".to_string(),
@@ -441,7 +472,7 @@ pub(super) fn status(ctx: &Ctx, targets: &Targets, check: bool) -> Result<ExitCo
                 plural(d, "database")
             ),
         }
-    );
+    ));
     Ok(reads.exit(if check && failing.load(Ordering::Relaxed) > 0 {
         ExitCode::from(1)
     } else {
@@ -450,7 +481,6 @@ pub(super) fn status(ctx: &Ctx, targets: &Targets, check: bool) -> Result<ExitCo
 }
 
 pub(super) fn check(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
-    super::json::not_over_many("check")?;
     let model = ctx.model()?;
     let reserved = crate::Repository::open(&ctx.settings.repository)
         .map(|r| crate::reserved(&r))
@@ -463,11 +493,21 @@ pub(super) fn check(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
             &survey_options(ctx, targets),
             &|conn| crate::compare(conn, &reserved, &model).map(|c| c.changes()),
             &|path, r| match r {
+                Ok(changes) if super::json_mode() => {
+                    if !changes.is_empty() {
+                        differ.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let doc = serde_json::json!({
+                        "matches": changes.is_empty(),
+                        "changes": super::json::changes(changes),
+                    });
+                    say!("{}", super::json::many_line(path, Ok(doc)));
+                }
                 Ok(changes) if changes.is_empty() => {}
                 Ok(changes) => {
                     differ.fetch_add(1, Ordering::Relaxed);
                     let text: Vec<String> = changes.into_iter().map(|d| d.text).collect();
-                    println!(
+                    say!(
                         "{}: differs from the model:\n  {}",
                         path.display(),
                         text.join("\n  ")
@@ -493,7 +533,7 @@ pub(super) fn test(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
             &survey_options(ctx, targets),
             &|conn| crate::round_trip(conn, &repo, &mut |_| {}),
             &|path, r| match r {
-                Ok(n) => println!(
+                Ok(n) => say!(
                     "{}: ok ({} up, down and up again)",
                     path.display(),
                     plural(n as usize, "version")
