@@ -158,7 +158,7 @@ pub(super) struct StatusOut {
 
 impl StatusOut {
     pub(super) fn new(ctx: &Ctx, s: Status, model_changes: Option<usize>) -> StatusOut {
-        StatusOut::of(ctx, &ctx.db_path(), s, model_changes)
+        StatusOut::of(ctx, ctx.db_path(), s, model_changes)
     }
 
     /// The status of the database at `path` (one of many).
