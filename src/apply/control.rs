@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use super::HistoryRow;
 use crate::error::{map_busy, Error, LockHolder, ModifiedScript, Result};
 use crate::model::Reserved;
-use crate::repository::{checksum, Repository, VersionFiles};
+use crate::repository::{Repository, VersionFiles};
 use crate::script::Direction;
 use crate::sql::ident;
 
@@ -342,21 +342,34 @@ pub(crate) fn modified(
     current: u64,
 ) -> Result<Vec<ModifiedScript>> {
     let recorded = recorded(conn, repo)?;
-    let mut out = vec![];
-    for v in versions.iter().filter(|v| v.version <= current) {
-        if let Some(r) = recorded.get(&v.version) {
-            let now = checksum(repo.read_script(v, Direction::Up)?.as_bytes());
-            if now != r.checksum {
-                out.push(ModifiedScript {
-                    file: v.up.clone(),
-                    version: v.version,
-                    recorded: r.checksum.clone(),
-                    now,
-                });
-            }
-        }
-    }
-    Ok(out)
+    let applied: Vec<(&VersionFiles, &str)> = versions
+        .iter()
+        .filter(|v| v.version <= current)
+        .filter_map(|v| recorded.get(&v.version).map(|r| (v, r.checksum.as_str())))
+        .collect();
+    changed(repo, &applied, Direction::Up)
+}
+
+/// Those of `scripts` (each with the checksum recorded for it) whose file hashes otherwise.
+fn changed(
+    repo: &Repository,
+    scripts: &[(&VersionFiles, &str)],
+    direction: Direction,
+) -> Result<Vec<ModifiedScript>> {
+    let files: Vec<(&VersionFiles, Direction)> =
+        scripts.iter().map(|(v, _)| (*v, direction)).collect();
+    let now = repo.checksums(&files)?;
+    Ok(scripts
+        .iter()
+        .zip(now)
+        .filter(|((_, recorded), now)| now != recorded)
+        .map(|((v, recorded), now)| ModifiedScript {
+            file: v.script(direction).to_path_buf(),
+            version: v.version,
+            recorded: recorded.to_string(),
+            now,
+        })
+        .collect())
 }
 
 /// The down scripts of `versions` that changed since their up script was applied (the
@@ -368,21 +381,14 @@ pub(crate) fn modified_down<'v>(
     versions: impl IntoIterator<Item = &'v VersionFiles>,
 ) -> Result<Vec<ModifiedScript>> {
     let recorded = recorded(conn, repo)?;
-    let mut out = vec![];
-    for v in versions {
-        if let Some(Some(recorded)) = recorded.get(&v.version).map(|r| &r.down_checksum) {
-            let now = checksum(repo.read_script(v, Direction::Down)?.as_bytes());
-            if now != *recorded {
-                out.push(ModifiedScript {
-                    file: v.down.clone(),
-                    version: v.version,
-                    recorded: recorded.clone(),
-                    now,
-                });
-            }
-        }
-    }
-    Ok(out)
+    let applied: Vec<(&VersionFiles, &str)> = versions
+        .into_iter()
+        .filter_map(|v| match recorded.get(&v.version) {
+            Some(r) => r.down_checksum.as_deref().map(|sum| (v, sum)),
+            None => None,
+        })
+        .collect();
+    changed(repo, &applied, Direction::Down)
 }
 
 /// Inside a step's transaction: moves the control row from `from` to `to` and records the

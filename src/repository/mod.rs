@@ -360,6 +360,56 @@ impl Repository {
         }
     }
 
+    /// SHA-256 of each script (`checksum` of its bytes), in the order given. Every run
+    /// re-checks every applied script, so a long history reads hundreds of files: they
+    /// are read on a few threads, each reusing one buffer.
+    pub fn checksums(&self, scripts: &[(&VersionFiles, Direction)]) -> Result<Vec<String>> {
+        const PER_THREAD: usize = 64;
+        let one = |buf: &mut Vec<u8>, (files, direction): &(&VersionFiles, Direction)| {
+            let path = files.script(*direction);
+            match self.scripts {
+                Scripts::Folder => {
+                    use std::io::Read as _;
+                    buf.clear();
+                    fs::File::open(path)
+                        .and_then(|mut f| f.read_to_end(buf))
+                        .map_err(|e| io_err(path, e))?;
+                    Ok(checksum(buf))
+                }
+                Scripts::Embedded(_) => {
+                    Ok(checksum(self.read_script(files, *direction)?.as_bytes()))
+                }
+            }
+        };
+        let chunk = |part: &[(&VersionFiles, Direction)]| {
+            let mut buf = Vec::new();
+            part.iter()
+                .map(|s| one(&mut buf, s))
+                .collect::<Result<Vec<_>>>()
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(scripts.len().div_ceil(PER_THREAD));
+        if threads <= 1 {
+            return chunk(scripts);
+        }
+        let size = scripts.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = scripts
+                .chunks(size)
+                .map(|part| scope.spawn(move || chunk(part)))
+                .collect();
+            let mut out = Vec::with_capacity(scripts.len());
+            for part in parts {
+                match part.join() {
+                    Ok(sums) => out.extend(sums?),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// Whether the scripts were embedded in the binary (nothing can be written).
     pub fn is_embedded(&self) -> bool {
         matches!(self.scripts, Scripts::Embedded(_))
@@ -830,10 +880,13 @@ pub fn slugify(message: &str) -> String {
 
 /// SHA-256 of `bytes` as lowercase hex.
 pub fn checksum(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);
+    // Every run re-hashes every applied script: no `format!` per byte.
     let mut s = String::with_capacity(64);
     for b in digest.iter() {
-        s.push_str(&format!("{b:02x}"));
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 0xf)] as char);
     }
     s
 }

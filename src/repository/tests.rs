@@ -326,3 +326,34 @@ fn a_marker_names_only_files_of_its_folder() {
     .unwrap();
     assert!(r.pending_versions().is_err());
 }
+
+/// `checksums` over more scripts than one thread takes: each file's own hash, in order,
+/// an edited file's new hash, and a missing file an error naming it.
+#[test]
+fn checksums_many_scripts_in_order() {
+    let (_dir, r) = repo();
+    for i in 1..=300u64 {
+        for d in ["up", "down"] {
+            fs::write(
+                r.versions_dir().join(format!("{i:03}_v{i}.{d}.sql")),
+                format!("SELECT {i}; -- {d}\n"),
+            )
+            .unwrap();
+        }
+    }
+    let versions = r.versions().unwrap();
+    let ups: Vec<_> = versions.iter().map(|v| (v, Direction::Up)).collect();
+    let expected: Vec<String> = versions
+        .iter()
+        .map(|v| checksum(r.read_script(v, Direction::Up).unwrap().as_bytes()))
+        .collect();
+    assert_eq!(r.checksums(&ups).unwrap(), expected);
+    fs::write(&versions[250].up, "SELECT 'edited';\n").unwrap();
+    let now = r.checksums(&ups).unwrap();
+    assert_ne!(now[250], expected[250]);
+    assert_eq!(now[250], checksum(b"SELECT 'edited';\n"));
+    assert_eq!(now[..250], expected[..250]);
+    fs::remove_file(&versions[200].up).unwrap();
+    let e = r.checksums(&ups).unwrap_err().to_string();
+    assert!(e.contains("201_v201.up.sql"), "{e}");
+}
