@@ -7,8 +7,10 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use crate::error::{is_environment, Error, Result};
+use crate::progress::{ProgressEvent, Watch};
 use crate::script::split::Stmt;
-use crate::script::{classify, split, StatementKind};
+use crate::script::{classify, rebuild_source, split, StatementKind};
+use crate::sql::ident;
 use crate::sql::lex_error;
 
 fn script_err(file: &Path, statement: usize, line: usize, sql: &str, message: String) -> Error {
@@ -52,8 +54,45 @@ pub(crate) fn statements<'a>(sql: &'a str, file: &Path) -> Result<Vec<Stmt<'a>>>
 /// completion (some ALTERs return rows); transaction control is refused, and so is a
 /// statement that ends the transaction.
 pub(crate) fn run_script(conn: &Connection, sql: &str, file: &Path) -> Result<()> {
+    run_script_watched(conn, sql, file, None)
+}
+
+/// [`run_script`], telling `watch`'s observer about each rebuild's copy: its rows counted
+/// first (`count(*)`, inside the transaction, so exact), then the rows copied as the
+/// statement runs, then done.
+pub(crate) fn run_script_watched(
+    conn: &Connection,
+    sql: &str,
+    file: &Path,
+    watch: Option<&Watch>,
+) -> Result<()> {
     for (i, s) in statements(sql, file)?.iter().enumerate() {
         let n = i + 1;
+        let copy = match watch.filter(|w| w.observed()) {
+            Some(w) => match rebuild_source(s) {
+                Some(table) => {
+                    // A table the script has not created yet makes the copy itself fail,
+                    // with the script's error: count nothing then.
+                    let rows = conn
+                        .query_row(
+                            &format!("SELECT count(*) FROM {}", ident(&table)),
+                            [],
+                            |r| r.get::<_, i64>(0),
+                        )
+                        .map_or(0, |r| r.max(0) as u64);
+                    w.emit(ProgressEvent::RebuildStarted {
+                        table: table.clone(),
+                        rows,
+                    });
+                    Some((w, table, rows))
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let _job = copy
+            .as_ref()
+            .map(|(w, table, rows)| w.copying(table, *rows));
         let run = || -> rusqlite::Result<()> {
             match conn.prepare(s.text) {
                 Ok(mut stmt) => {
@@ -79,6 +118,12 @@ pub(crate) fn run_script(conn: &Connection, sql: &str, file: &Path) -> Result<()
                 s.text,
                 "the statement ended the migration transaction".into(),
             ));
+        }
+        if let Some((w, table, _)) = copy {
+            w.emit(ProgressEvent::RebuildDone {
+                table,
+                rows: conn.changes(),
+            });
         }
     }
     Ok(())

@@ -41,6 +41,7 @@ mod normalize;
 mod ops;
 mod plan;
 mod precheck;
+mod progress;
 mod repository;
 mod risk;
 mod rollout;
@@ -75,6 +76,7 @@ pub use ops::roundtrip::{round_trip, TestEvent};
 pub use ops::status::{status, Drift, Status};
 pub use plan::PlanOptions;
 pub use precheck::{AtStake, LostTable, Offence};
+pub use progress::{Progress, ProgressEvent};
 pub use repository::{PendingVersion, Repository, VersionFiles};
 pub use risk::{Hazard, Risk};
 pub use rollout::{

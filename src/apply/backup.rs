@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
+use crate::progress::{ProgressEvent, Watch};
 use crate::script::{header, Classified};
 
 /// When to take a copy of the database before applying.
@@ -46,11 +47,18 @@ pub(crate) fn wanted(policy: BackupPolicy, scripts: &[&str]) -> bool {
 /// concurrent backups get distinct names, and the final name never holds a partial copy (an
 /// interrupted or disk-full `VACUUM INTO` leaves a file that opens as a valid, empty
 /// database). On failure the temporary file is removed.
-pub(crate) fn take(conn: &Connection, version: u64) -> Result<Option<PathBuf>> {
+///
+/// `watch` (whose progress handler is on `conn`) is told as the copy starts, as it grows and
+/// once it is published.
+pub(crate) fn take(
+    conn: &Connection,
+    version: u64,
+    watch: Option<&Watch>,
+) -> Result<Option<PathBuf>> {
     let Some(db) = conn.path().filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
-    copy_and_publish(conn, db, version)
+    copy_and_publish(conn, db, version, watch)
 }
 
 /// [`take`] for a connection inside its own write transaction, before it changed anything
@@ -58,20 +66,33 @@ pub(crate) fn take(conn: &Connection, version: u64) -> Result<Option<PathBuf>> {
 /// a write transaction): the copy is read through a second, read-only connection, which
 /// sees the last committed state, the database as the step finds it; the write lock held
 /// keeps every other writer out until the step commits or rolls back.
-pub(crate) fn take_while_writing(conn: &Connection, version: u64) -> Result<Option<PathBuf>> {
+pub(crate) fn take_while_writing(
+    conn: &Connection,
+    version: u64,
+    watch: Option<&std::sync::Arc<Watch>>,
+) -> Result<Option<PathBuf>> {
     let Some(db) = conn.path().filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
-    let reader = Connection::open_with_flags(
+    let mut reader = Connection::open_with_flags(
         db,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     let busy_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
     reader.busy_timeout(std::time::Duration::from_millis(busy_ms.max(0) as u64))?;
-    copy_and_publish(&reader, db, version)
+    // The copy runs on the reader: its progress handler reports it and stops it on request.
+    if let Some(w) = watch {
+        w.install(&mut reader)?;
+    }
+    copy_and_publish(&reader, db, version, watch.map(|w| &**w))
 }
 
-fn copy_and_publish(conn: &Connection, db: &str, version: u64) -> Result<Option<PathBuf>> {
+fn copy_and_publish(
+    conn: &Connection,
+    db: &str,
+    version: u64,
+    watch: Option<&Watch>,
+) -> Result<Option<PathBuf>> {
     let stamp: String =
         conn.query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))?;
     let base = format!("{db}.backup-v{version}-{stamp}");
@@ -80,9 +101,33 @@ fn copy_and_publish(conn: &Connection, db: &str, version: u64) -> Result<Option<
         message: e.to_string(),
     };
     let tmp = reserve_temp(&base).map_err(io)?;
+    // The database's size bounds the copy's (VACUUM INTO leaves out free pages); the copy's
+    // own size on disk, read by the progress handler, is the bytes written so far.
+    let total: u64 = conn
+        .query_row(
+            "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_or(0, |b| b.max(0) as u64);
+    let watch = watch.filter(|w| w.observed());
+    if let Some(w) = watch {
+        w.emit(ProgressEvent::BackupStarted {
+            database: PathBuf::from(db),
+            bytes: total,
+        });
+    }
+    let job = watch.map(|w| w.backing_up(&tmp, total));
     let copied = copy_to(conn, &tmp, &base).and_then(|()| publish(&tmp, &base).map_err(io));
+    drop(job);
     // The temporary name is gone either way: linked and unlinked, or never complete.
     let _ = fs::remove_file(&tmp);
+    if let (Some(w), Ok(path)) = (watch, &copied) {
+        w.emit(ProgressEvent::BackupDone {
+            path: path.clone(),
+            bytes: fs::metadata(path).map_or(0, |m| m.len()),
+        });
+    }
     copied.map(Some)
 }
 

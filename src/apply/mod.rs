@@ -29,6 +29,8 @@ mod tests;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -41,6 +43,7 @@ pub use control::{
 pub use step::{apply_version, Step, StepOutcome};
 
 use crate::error::{Error, LockHolder, Result};
+use crate::progress::{Progress, Watch};
 use crate::repository::{checksum, Repository, VersionFiles};
 use crate::script::Direction;
 use control::{current_version, modified, modified_down};
@@ -60,6 +63,12 @@ pub struct ApplyOptions {
     /// all back, and each version still gets its control-table move and history row.
     /// Default: one transaction per version, so a failure keeps the versions before it.
     pub single_transaction: bool,
+    /// Told as each part starts (backup, version, rebuild) and as rows and bytes are
+    /// copied. `None` (the default) installs nothing.
+    pub progress: Option<Arc<dyn Progress>>,
+    /// Set it (from a Ctrl-C handler, say) to stop: a lock wait and the running statement
+    /// end, the version rolls back, and the run fails with [`Error::InterruptedAt`].
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for ApplyOptions {
@@ -69,6 +78,8 @@ impl Default for ApplyOptions {
             busy_timeout: Duration::from_secs(30),
             backup: BackupPolicy::Auto,
             single_transaction: false,
+            progress: None,
+            stop: None,
         }
     }
 }
@@ -318,7 +329,9 @@ fn run(
 ) -> Result<ApplyReport> {
     // No open transaction, before anything is read or copied.
     control::outside_transaction(conn)?;
-    let guard = step::ConnGuard::new(conn, opts.busy_timeout)?;
+    let watch = Watch::new(opts.progress.clone(), opts.stop.clone());
+    let wait = step::Wait::watched(opts.busy_timeout, watch, opts.stop.clone());
+    let guard = step::ConnGuard::with_wait(conn, wait)?;
     let (conn, wait) = (guard.conn(), &guard.wait);
     let checked = check(conn, repo, opts.allow_modified)?;
     let target = target_of(&checked)?;
@@ -344,10 +357,25 @@ fn run(
         return Ok(report);
     }
     let texts: Vec<&str> = scripts.values().map(|(_, s, _)| s.as_str()).collect();
+    let stopped = || {
+        opts.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+    };
+    // A request to stop wins over the error it caused (an interrupted statement, a lock
+    // wait cut short): whatever was running rolled back.
+    let interrupted = |e: Error| match stopped() {
+        true => Error::InterruptedAt {
+            version: current_version(conn, repo).unwrap_or(checked.current),
+        },
+        false => e,
+    };
     if backup::wanted(opts.backup, &texts) {
-        report.backup = backup::take(conn, checked.current).map_err(|e| locked(e, wait))?;
+        report.backup = backup::take(conn, checked.current, wait.watch.as_deref())
+            .map_err(|e| interrupted(locked(e, wait)))?;
     }
     let stop = |report: ApplyReport, e: Error| {
+        let e = interrupted(e);
         if report.steps.is_empty() && report.backup.is_none() {
             e
         } else {
@@ -396,6 +424,9 @@ fn run(
         };
         if (up && cur >= target) || (!up && cur <= target) {
             return Ok(report);
+        }
+        if stopped() {
+            return Err(stop(report, Error::InterruptedAt { version: cur }));
         }
         let (from, to) = if up { (cur, cur + 1) } else { (cur, cur - 1) };
         let Some(step) = step_of(from, to) else {

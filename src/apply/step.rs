@@ -14,7 +14,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::control::{db_version, not_controlled, record_step};
 use crate::error::{is_busy, is_environment, Error, LockHolder, Result};
-use crate::exec::run_script;
+use crate::exec::run_script_watched;
+use crate::progress::{ProgressEvent, Watch};
 use crate::repository::Repository;
 use crate::script::Direction;
 
@@ -56,6 +57,8 @@ pub(crate) struct Wait {
     stop: Option<Arc<AtomicBool>>,
     /// Filled by the authorizer [`ConnGuard`] installs.
     touched: Arc<Mutex<Touched>>,
+    /// The run's observer and stop flag, behind the progress handler [`ConnGuard`] installs.
+    pub watch: Option<Arc<Watch>>,
 }
 
 impl Wait {
@@ -65,6 +68,7 @@ impl Wait {
             waited: Arc::default(),
             stop: None,
             touched: Arc::default(),
+            watch: None,
         }
     }
 
@@ -73,6 +77,25 @@ impl Wait {
         Wait {
             stop,
             ..Wait::new(budget)
+        }
+    }
+
+    /// [`Wait::stoppable`] that also reports to `watch` (and stops a running statement once
+    /// its stop flag is set).
+    pub fn watched(
+        budget: Duration,
+        watch: Option<Arc<Watch>>,
+        stop: Option<Arc<AtomicBool>>,
+    ) -> Wait {
+        Wait {
+            watch,
+            ..Wait::stoppable(budget, stop)
+        }
+    }
+
+    fn emit(&self, event: impl FnOnce() -> ProgressEvent) {
+        if let Some(w) = self.watch.as_ref().filter(|w| w.observed()) {
+            w.emit(event());
         }
     }
 
@@ -123,9 +146,10 @@ impl Wait {
     }
 }
 
-/// Installs the run's lock-wait budget ([`Wait`]) and the authorizer that records what a
-/// script writes ([`Touched`]) on the connection for the guard's life; restores the
-/// caller's busy timeout and removes the authorizer on drop, on every path.
+/// Installs the run's lock-wait budget ([`Wait`]), the authorizer that records what a
+/// script writes ([`Touched`]) and, with a [`Watch`], the progress handler on the connection
+/// for the guard's life; restores the caller's busy timeout and removes the authorizer and
+/// the progress handler on drop, on every path.
 pub(crate) struct ConnGuard<'c> {
     conn: &'c mut Connection,
     busy_ms: i64,
@@ -133,10 +157,6 @@ pub(crate) struct ConnGuard<'c> {
 }
 
 impl<'c> ConnGuard<'c> {
-    pub fn new(conn: &'c mut Connection, budget: Duration) -> Result<Self> {
-        Self::with_wait(conn, Wait::new(budget))
-    }
-
     pub fn with_wait(conn: &'c mut Connection, wait: Wait) -> Result<Self> {
         let busy_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
         conn.busy_handler(Some(wait.handler()))?;
@@ -147,6 +167,9 @@ impl<'c> ConnGuard<'c> {
             }
             Authorization::Allow
         }))?;
+        if let Some(w) = &wait.watch {
+            w.install(conn)?;
+        }
         Ok(ConnGuard {
             conn,
             busy_ms,
@@ -164,6 +187,9 @@ impl Drop for ConnGuard<'_> {
         let _ = self
             .conn
             .authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+        if self.wait.watch.is_some() {
+            Watch::uninstall(self.conn);
+        }
         // `busy_ms` came from SQLite as an int, so it converts back without overflow.
         let _ = self.conn.busy_timeout(Duration::from_millis(
             self.busy_ms.clamp(0, i32::MAX as i64) as u64,
@@ -369,11 +395,22 @@ fn attempt(
     before_script(&tx)?;
     let mut total = 0;
     for step in steps {
+        wait.emit(|| ProgressEvent::VersionStarted {
+            from: step.from,
+            to: step.to,
+            direction: step.direction,
+            file: step.file.to_path_buf(),
+        });
         let started = Instant::now();
         run_script_checking_foreign_keys(&tx, step, wait).map_err(reader)?;
         let duration_ms = started.elapsed().as_millis() as u64;
         record_step(&tx, step, duration_ms).map_err(reader)?;
         total += duration_ms;
+        wait.emit(|| ProgressEvent::VersionDone {
+            from: step.from,
+            to: step.to,
+            elapsed: started.elapsed(),
+        });
     }
     before_commit()?;
     tx.commit().map_err(|e| reader(Error::Sqlite(e)))?;
@@ -447,7 +484,7 @@ fn run_recording(tx: &Connection, step: &Step<'_>, wait: &Wait) -> Result<Scope>
         Some(scope)
     };
     set(true);
-    let ran = run_script(tx, step.sql, step.file);
+    let ran = run_script_watched(tx, step.sql, step.file, wait.watch.as_deref());
     let scope = set(false).unwrap_or(Scope::Everything);
     ran.map(|()| scope)
 }
@@ -547,20 +584,21 @@ pub fn apply_version(
 ) -> Result<StepOutcome> {
     // Keep the caller's busy timeout (the CLI sets `lock_timeout` on open) rather than
     // imposing the 30 s default.
-    apply_version_hooked(conn, step, None, &mut |_| Ok(()), before_commit)
+    apply_version_hooked(conn, step, None, None, &mut |_| Ok(()), before_commit)
 }
 
 /// [`apply_version`] with [`run_hooked`]'s `before_script`, and a flag that, once set,
-/// ends any wait for a lock at once.
+/// ends any wait for a lock at once (and, with a `watch`, the running statement).
 pub(crate) fn apply_version_hooked(
     conn: &mut Connection,
     step: &Step<'_>,
+    watch: Option<Arc<Watch>>,
     stop: Option<Arc<AtomicBool>>,
     before_script: &mut dyn FnMut(&Connection) -> Result<()>,
     before_commit: &mut dyn FnMut() -> Result<()>,
 ) -> Result<StepOutcome> {
     let busy_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
-    let wait = Wait::stoppable(Duration::from_millis(busy_ms.max(0) as u64), stop);
+    let wait = Wait::watched(Duration::from_millis(busy_ms.max(0) as u64), watch, stop);
     let guard = ConnGuard::with_wait(conn, wait)?;
     match run_hooked(
         guard.conn(),

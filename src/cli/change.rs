@@ -1,6 +1,7 @@
 //! Commands that change the database or the repository.
 
 use super::args::{parse_version, ApplyArgs, ReviewArgs};
+use super::progress::Render;
 use super::{json, json_mode, Ctx};
 use crate::{ApplyReport, Error, MigrateOptions, Repository, Risk};
 use anyhow::{anyhow, Result};
@@ -63,15 +64,10 @@ pub(super) fn migrate(
     // Ctrl-C: the running statement is interrupted and a lock wait ends, so the version
     // rolls back and its scripts are removed; a second Ctrl-C exits at once (the next
     // command cleans up what that leaves).
-    let stop = Arc::new(AtomicBool::new(false));
-    let (flag, interrupt) = (Arc::clone(&stop), conn.get_interrupt_handle());
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        interrupt.interrupt();
-    });
+    let stop = on_ctrl_c(&conn);
     opts.stop = Some(Arc::clone(&stop));
+    let render = Render::new(ctx.db_path());
+    opts.progress = Render::observer(&render);
     let draft = crate::draft(&conn, &repo, &model, &opts.plan).map_err(|e| ctx.explain(e))?;
     let Some(migration) = &draft.migration else {
         if json_mode() {
@@ -116,7 +112,9 @@ pub(super) fn migrate(
         return Err(anyhow!(Error::Interrupted));
     }
     let migration = migration.clone();
-    let done = match draft.apply(&mut conn, &repo, &opts) {
+    let applied = draft.apply(&mut conn, &repo, &opts);
+    Render::clear(&render);
+    let done = match applied {
         Ok(done) => done,
         Err(
             e @ (Error::DataDoesNotFit { .. } | Error::WouldLoseRows { .. } | Error::Interrupted),
@@ -156,6 +154,40 @@ pub(super) fn migrate(
         ctx.require_version(&conn, &repo)?
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C: the running statement is interrupted and a lock wait ends, so the version rolls
+/// back; a second Ctrl-C exits at once (130; SQLite rolls back what that leaves, and the
+/// next command cleans up a migrate's scripts). Returns the flag the handler sets.
+fn on_ctrl_c(conn: &Connection) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (flag, interrupt) = (Arc::clone(&stop), conn.get_interrupt_handle());
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        interrupt.interrupt();
+    });
+    stop
+}
+
+/// `upgrade` / `downgrade` on one database: progress on stderr, Ctrl-C rolls back.
+fn apply_one(
+    ctx: &Ctx,
+    conn: &mut Connection,
+    repo: &Repository,
+    a: &ApplyArgs,
+    run: impl FnOnce(&mut Connection, &Repository, &crate::ApplyOptions) -> crate::Result<ApplyReport>,
+) -> Result<ExitCode> {
+    let render = Render::new(ctx.db_path());
+    let opts = crate::ApplyOptions {
+        progress: Render::observer(&render),
+        stop: Some(on_ctrl_c(conn)),
+        ..ctx.apply_options(a)
+    };
+    let result = run(conn, repo, &opts);
+    Render::clear(&render);
+    report_or_fail(ctx, conn, repo, result)
 }
 
 /// `migrate --dry-run` (print the scripts) and `--no-apply` (write them): nothing applied.
@@ -341,8 +373,9 @@ pub(super) fn upgrade(
     } else {
         ctx.open_db(true)?
     };
-    let result = crate::upgrade(&mut conn, &repo, target, &ctx.apply_options(a));
-    report_or_fail(ctx, &conn, &repo, result)
+    apply_one(ctx, &mut conn, &repo, a, move |c, r, o| {
+        crate::upgrade(c, r, target, o)
+    })
 }
 
 pub(super) fn downgrade(ctx: &Ctx, version: Option<&str>, a: &ApplyArgs) -> Result<ExitCode> {
@@ -354,8 +387,9 @@ pub(super) fn downgrade(ctx: &Ctx, version: Option<&str>, a: &ApplyArgs) -> Resu
         return print_sql(ctx, sql);
     }
     let mut conn = ctx.open_db(true)?;
-    let result = crate::downgrade(&mut conn, &repo, target, &ctx.apply_options(a));
-    report_or_fail(ctx, &conn, &repo, result)
+    apply_one(ctx, &mut conn, &repo, a, move |c, r, o| {
+        crate::downgrade(c, r, target, o)
+    })
 }
 
 pub(super) fn script(ctx: &Ctx, message: &str) -> Result<ExitCode> {

@@ -50,6 +50,7 @@ mod change;
 mod config;
 mod json;
 mod many;
+mod progress;
 mod read;
 
 use crate::model::{file as model_file, Schema};
@@ -344,6 +345,7 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
                 backup: ctx.backup_policy(backup, no_backup),
                 accept_data_loss,
                 stop: None,
+                progress: None,
             };
             change::migrate(&ctx, opts, &review)
         }
@@ -557,6 +559,8 @@ impl Ctx {
             busy_timeout: Duration::from_secs(a.timeout.unwrap_or(self.settings.lock_timeout)),
             backup: self.backup_policy(a.backup, a.no_backup),
             single_transaction: a.single_transaction,
+            progress: None,
+            stop: None,
         }
     }
 
@@ -565,6 +569,10 @@ impl Ctx {
     fn explain(&self, e: Error) -> anyhow::Error {
         match e.root() {
             Error::NotControlled { .. } => self.not_controlled(),
+            Error::InterruptedAt { version } => anyhow!(
+                "interrupted: rolled back, {} still at version {version}",
+                self.db_path().display()
+            ),
             Error::Behind { current, latest } => anyhow!(
                 "database {} is at version {current} but the repository has version {latest}; run `dbm upgrade` first",
                 self.db_path().display()

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::model::Schema;
 use crate::plan::PlanOptions;
 use crate::precheck::{at_stake, offenders, undeclared_renames, AtStake, LostTable, Offence};
+use crate::progress::{Progress, Watch};
 use crate::repository::{checksum, PendingVersion, Repository, VersionFiles};
 use crate::risk::Risk;
 use crate::script::Direction;
@@ -37,6 +38,9 @@ pub struct MigrateOptions {
     /// Set it (from a Ctrl-C handler, say) to stop: a wait for a lock ends, and a version
     /// not committed yet is rolled back and its scripts removed ([`Error::Interrupted`]).
     pub stop: Option<Arc<AtomicBool>>,
+    /// Told as each part starts (backup, the version, rebuilds) and as rows and bytes are
+    /// copied, as for `upgrade`. `None` (the default) installs nothing.
+    pub progress: Option<Arc<dyn Progress>>,
 }
 
 /// The next migration, generated and checked against the rows, not yet written.
@@ -126,9 +130,11 @@ impl Draft {
         let want_backup = backup::wanted(opts.backup, &[up]);
         let mut claimed: Option<PendingVersion> = None;
         let mut copy: Option<PathBuf> = None;
+        let watch = Watch::new(opts.progress.clone(), opts.stop.clone());
         let result = apply_version_hooked(
             conn,
             &step,
+            watch.clone(),
             opts.stop.clone(),
             &mut |tx| {
                 interrupted::discard_interrupted(tx, repo)?;
@@ -141,7 +147,7 @@ impl Draft {
                 }
                 claimed = Some(repo.claim(&files, up, down, &interrupted::database_id(tx))?);
                 if want_backup {
-                    copy = backup::take_while_writing(tx, self.current)?;
+                    copy = backup::take_while_writing(tx, self.current, watch.as_ref())?;
                 }
                 Ok(())
             },

@@ -216,6 +216,28 @@ fn alter(stmt: &Stmt<'_>) -> StatementKind {
     }
 }
 
+/// The table a rebuild's copy reads, if `stmt` is one: `INSERT INTO _dbm_new_x (..) SELECT
+/// .. FROM x` (the table named after the last top-level `FROM`). The executor counts and
+/// reports the rows of such a statement.
+pub(crate) fn rebuild_source(stmt: &Stmt<'_>) -> Option<String> {
+    let StatementKind::Insert { table } = classify(stmt) else {
+        return None;
+    };
+    key(&table).strip_prefix(REBUILD_PREFIX)?;
+    let t = &stmt.toks;
+    let mut depth = 0i32;
+    let mut from = None;
+    for (i, tok) in t.iter().enumerate() {
+        match tok.text {
+            "(" => depth += 1,
+            ")" => depth -= 1,
+            _ if depth == 0 && tok.is("FROM") => from = Some(i + 1),
+            _ => {}
+        }
+    }
+    name_at(t, from?).map(|(n, _)| n)
+}
+
 fn key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
@@ -375,6 +397,22 @@ mod tests {
                 StatementKind::CreateTable { table: "x".into(), with_rows: true },
             ]
         );
+    }
+
+    #[test]
+    fn a_rebuild_copy_names_the_table_it_reads() {
+        let source = |sql: &str| rebuild_source(&split(sql).unwrap()[0]);
+        assert_eq!(
+            source("INSERT INTO \"_dbm_new_t\" (a, b) SELECT a, (SELECT 1 FROM u) FROM \"t\""),
+            Some("t".into())
+        );
+        assert_eq!(
+            source("INSERT INTO main._DBM_NEW_t SELECT * FROM main.t"),
+            Some("t".into())
+        );
+        assert_eq!(source("INSERT INTO \"_dbm_new_t\" VALUES (1)"), None);
+        assert_eq!(source("INSERT INTO t (a) SELECT a FROM u"), None);
+        assert_eq!(source("DELETE FROM \"_dbm_new_t\""), None);
     }
 
     #[test]

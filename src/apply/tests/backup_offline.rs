@@ -152,7 +152,7 @@ fn concurrent_backups_get_distinct_names() {
                 let conn = Connection::open(db).unwrap();
                 barrier.wait();
                 (0..3)
-                    .map(|_| backup::take(&conn, 3).map(|p| p.unwrap()))
+                    .map(|_| backup::take(&conn, 3, None).map(|p| p.unwrap()))
                     .collect::<Vec<_>>()
             })
         })
@@ -185,7 +185,7 @@ fn failed_backup_removes_its_temporary_file() {
     let conn = f.open();
     // VACUUM cannot run inside a transaction: the copy fails after its file was reserved.
     conn.execute_batch("BEGIN; SELECT 1;").unwrap();
-    let err = backup::take(&conn, 0).unwrap_err();
+    let err = backup::take(&conn, 0, None).unwrap_err();
     assert!(matches!(err, Error::Backup { .. }), "{err}");
     let left: Vec<_> = fs::read_dir(f.db.parent().unwrap())
         .unwrap()
