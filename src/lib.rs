@@ -4,28 +4,56 @@
 //! per version, on a connection you lend it.
 //!
 //! One function per use case: [`migrate`] (or [`draft`] then [`Draft::apply`]), [`generate`],
-//! [`upgrade`] / [`downgrade`] (and [`rollout`] over many databases), [`status`], [`round_trip`] (`dbm test`), [`compare`] (diff and check), [`lint`], [`discard`].
+//! [`upgrade`] / [`downgrade`] (and [`rollout`] over many databases), [`status`],
+//! [`round_trip`] (`dbm test`), [`compare`] (diff and check), [`lint`], [`discard`].
 //! The `dbm` command line (feature `cli`, on by default) parses arguments, calls one of them
 //! and prints.
 //!
+//! A model comes from a TOML file ([`model::file::load`], what `--model` reads), the builder
+//! ([`SchemaBuilder`], [`table`], [`col`]) or the app's own structs (`#[derive(dbm::Table)]`
+//! and `dbm::schema![A, B]`, feature `derive`). An app carries its scripts in its binary with
+//! `dbm::embed_migrations!` and upgrades at start-up through [`EmbeddedMigrations`];
+//! `dbm::cli::run_with_model` is a `dbm` with the model built in. The README's tutorial walks
+//! through all three.
+//!
+//! A model declared with the builder, a repository and a database created in a temporary
+//! folder, the first migration written and applied from the model, then a second database
+//! brought to the same version from the written scripts (what an app does at start-up):
+//!
 //! ```
-//! use dbm::{col, table, MigrateOptions, Repository, SchemaBuilder};
+//! use dbm::{col, table, ApplyOptions, MigrateOptions, Repository, SchemaBuilder};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let (repo, _) = Repository::create(&dir.path().join("db_repository"), "app")?;
 //! let mut conn = rusqlite::Connection::open(dir.path().join("app.db"))?;
-//! dbm::version_control(&conn, &repo, 0)?;
+//! dbm::version_control(&conn, &repo, 0)?; // `dbm create`
 //! let model = SchemaBuilder::new()
-//!     .table(table("user").column(col("id", "integer").primary_key()))
+//!     .table(
+//!         table("user")
+//!             .column(col("id", "integer").primary_key())
+//!             .column(col("nickname", "string(64)").unique()),
+//!     )
 //!     .build()?;
+//! // `dbm migrate`: diff, write 001_*.up.sql / .down.sql (verified first), apply.
 //! let done = dbm::migrate(&mut conn, &repo, &model, &MigrateOptions::default())?;
 //! assert_eq!(done.map(|d| d.files.version), Some(1));
 //! assert_eq!(dbm::db_version(&conn, &repo)?, Some(1));
+//! let reserved = dbm::reserved(&repo); // the control tables, not the user's schema
+//! assert!(dbm::compare(&conn, &reserved, &model)?.is_empty()); // `dbm check`
+//!
+//! // `dbm upgrade --create` on another database, from the scripts alone.
+//! let mut other = rusqlite::Connection::open(dir.path().join("other.db"))?;
+//! dbm::adopt_if_empty(&other, &repo)?;
+//! let report = dbm::upgrade(&mut other, &repo, None, &ApplyOptions::default())?;
+//! assert_eq!(report.steps, [(0, 1)]);
+//! assert_eq!(dbm::inspect(&other, &reserved)?, dbm::inspect(&conn, &reserved)?);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! The pipeline behind it (one module per stage, see ARCHITECTURE.md): model → normalise →
 //! inspect → diff → plan → repository → apply.
+
+#![warn(missing_docs)]
 
 extern crate self as dbm;
 

@@ -16,6 +16,7 @@ pub struct Offence {
     pub table: String,
     /// The change, in words.
     pub change: String,
+    /// How many rows would fail the change.
     pub rows: i64,
 }
 
@@ -24,7 +25,9 @@ pub struct Offence {
 /// declare, which would lose the rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LostTable {
+    /// The table dropped with its rows.
     pub dropped: String,
+    /// The table of the same shape that is created.
     pub created: String,
     /// Rows of `dropped` now.
     pub rows: i64,

@@ -22,38 +22,93 @@ pub enum Risk {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub enum Hazard {
     /// `DROP TABLE` of a table that is not rebuilt.
-    DropsTable { table: String },
+    DropsTable {
+        /// The dropped table.
+        table: String,
+    },
     /// `DROP COLUMN`, natively or by leaving it out of a rebuild.
-    DropsColumn { table: String, column: String },
+    DropsColumn {
+        /// The table.
+        table: String,
+        /// The dropped column.
+        column: String,
+    },
     /// A type change that converts stored values (`'007'` → 7, REAL → INTEGER).
     ConvertsValues {
+        /// The table.
         table: String,
+        /// The column.
         column: String,
+        /// The declared type before.
         from: String,
+        /// The declared type after.
         to: String,
     },
     /// `DELETE` in a hand-written script.
-    DeletesRows { table: String },
+    DeletesRows {
+        /// The table rows are deleted from.
+        table: String,
+    },
     /// A NOT NULL column without a default, added to a table that may have rows.
-    NeedsDefault { table: String, column: String },
+    NeedsDefault {
+        /// The table.
+        table: String,
+        /// The new column.
+        column: String,
+    },
     /// A column definition that rejects more values (NOT NULL, a STRICT type).
-    Tightens { table: String, column: String },
+    Tightens {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
     /// A new primary key.
-    DuplicateKeys { table: String },
+    DuplicateKeys {
+        /// The table.
+        table: String,
+    },
     /// A new UNIQUE constraint.
-    Duplicates { table: String },
+    Duplicates {
+        /// The table.
+        table: String,
+    },
     /// A new unique index.
-    IndexDuplicates { table: String, index: String },
+    IndexDuplicates {
+        /// The table.
+        table: String,
+        /// The new index.
+        index: String,
+    },
     /// A new CHECK constraint.
-    FailsCheck { table: String, expr: String },
+    FailsCheck {
+        /// The table.
+        table: String,
+        /// The CHECK expression.
+        expr: String,
+    },
     /// A new foreign key.
-    Orphans { table: String, parent: String },
+    Orphans {
+        /// The child table.
+        table: String,
+        /// The parent table.
+        parent: String,
+    },
     /// WITHOUT ROWID switched on.
-    LosesRowids { table: String },
+    LosesRowids {
+        /// The table.
+        table: String,
+    },
     /// STRICT switched on.
-    StrictTypes { table: String },
+    StrictTypes {
+        /// The table.
+        table: String,
+    },
     /// `UPDATE` in a hand-written script.
-    RewritesRows { table: String },
+    RewritesRows {
+        /// The table rows are updated in.
+        table: String,
+    },
 }
 
 impl Hazard {

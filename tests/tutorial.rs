@@ -289,3 +289,79 @@ fn a_control_table_of_any_name_is_not_part_of_the_schema() {
     );
     assert_eq!(p.versions_dir().len(), 2);
 }
+
+/// The README's tutorial, part 2, as a newcomer types it: in an empty folder, no dbm.toml
+/// and no flags (the defaults app.db, db_repository, models.toml), the TOML blocks taken
+/// from README.md itself, so the README cannot drift from what dbm does; the scripts are
+/// the bundled repository's, which part 1's derived structs also give (tests/rust_model.rs).
+#[test]
+fn readme_tutorial_in_an_empty_folder_with_the_defaults() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .expect("README.md");
+    let start = readme
+        .find("### 2. The model in TOML")
+        .expect("README has the TOML tutorial");
+    let part = &readme[start..];
+    let part = &part[..part.find("\n## ").unwrap_or(part.len())];
+    let blocks: Vec<&str> = part
+        .split("```toml\n")
+        .skip(1)
+        .map(|b| &b[..b.find("```").expect("closed block")])
+        .collect();
+    assert_eq!(blocks.len(), 2, "the user table, then the post table");
+
+    let p = Project::new();
+    p.write("models.toml", blocks[0]);
+    let run = |args: &[&str]| {
+        let out = p.dbm_raw(args);
+        assert!(out.status.success(), "dbm {args:?}: {}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let out = run(&["create"]);
+    assert!(
+        out.contains("Created repository db_repository")
+            && out.contains("Created database app.db at version 0"),
+        "{out}"
+    );
+    let out = run(&["migrate"]);
+    assert!(
+        out.contains("New migration saved as db_repository/versions/001_create_user.up.sql")
+            && out.contains("Current database version: 1"),
+        "{out}"
+    );
+    p.write("models.toml", &format!("{}\n{}", blocks[0], blocks[1]));
+    let out = run(&["migrate"]);
+    assert!(
+        out.contains("New migration saved as db_repository/versions/002_create_post.up.sql")
+            && out.contains("Current database version: 2"),
+        "{out}"
+    );
+    p.conn("app.db")
+        .execute_batch("INSERT INTO user(nickname, email) VALUES ('john','john@email.com'), ('susan','susan@email.com');")
+        .unwrap();
+    let out = run(&["downgrade"]);
+    assert!(out.contains("Downgraded 2 -> 1"), "{out}");
+    let out = run(&["upgrade"]);
+    assert!(out.contains("Upgraded 1 -> 2"), "{out}");
+    let users: i64 = p
+        .conn("app.db")
+        .query_row("SELECT count(*) FROM user", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(users, 2, "the users survive the downgrade and the upgrade");
+
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("db_repository/versions");
+    for name in [
+        "001_create_user.up.sql",
+        "001_create_user.down.sql",
+        "002_create_post.up.sql",
+        "002_create_post.down.sql",
+    ] {
+        let shipped = std::fs::read_to_string(shipped.join(name)).expect("shipped script");
+        assert_eq!(
+            p.read(&format!("db_repository/versions/{name}")),
+            shipped,
+            "{name}"
+        );
+    }
+}

@@ -1,6 +1,8 @@
-//! Procedural macros of [dbm](https://docs.rs/dbm): `#[derive(dbm::Table)]` and
+//! Procedural macros of dbm (not the unrelated `dbm` crate on crates.io): `#[derive(dbm::Table)]` and
 //! `dbm::embed_migrations!`. Use them through the `dbm` crate (feature `derive`), which
 //! re-exports both and documents them.
+
+#![warn(missing_docs)]
 
 mod attrs;
 mod embed;
@@ -18,7 +20,8 @@ pub fn derive_table(input: TokenStream) -> TokenStream {
         .into()
 }
 
-/// See `dbm::embed_migrations!`.
+/// Compiles a migration repository into the binary, checked as `dbm upgrade` checks it
+/// (a compile error otherwise). See `dbm::embed_migrations!`, which documents it.
 #[proc_macro]
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
     embed::expand(syn::parse_macro_input!(input as syn::LitStr))

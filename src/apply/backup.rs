@@ -19,7 +19,9 @@ pub enum BackupPolicy {
     /// rows, or its generated header marks it (`-- dbm:destructive`).
     #[default]
     Auto,
+    /// Before every upgrade or downgrade (`--backup`, `backup = "always"`).
     Always,
+    /// Never, even before a destructive step (`--no-backup`, `backup = "never"`).
     Never,
 }
 

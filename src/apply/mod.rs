@@ -58,6 +58,7 @@ pub struct ApplyOptions {
     /// How long to wait, in all, for other connections' locks (the write lock, and readers
     /// in rollback-journal mode).
     pub busy_timeout: Duration,
+    /// When to copy the database before the first step (`--backup` / `--no-backup`).
     pub backup: BackupPolicy,
     /// All pending versions in one transaction (fresh installs, CI): any failure rolls them
     /// all back, and each version still gets its control-table move and history row.
@@ -96,19 +97,28 @@ pub struct ApplyReport {
 /// One row of `migrate_history`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryRow {
+    /// The row's id, in the order the steps ran.
     pub id: i64,
+    /// The version whose script ran.
     pub version: u64,
+    /// Whether its up or its down script ran.
     pub direction: Direction,
+    /// SHA-256 of the script's text, compared with the file to find edited scripts.
     pub checksum: String,
+    /// When the step committed (UTC, ISO 8601).
     pub applied_at: String,
+    /// How long the script took.
     pub duration_ms: u64,
 }
 
 /// One version step to take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PendingStep<'a> {
+    /// The database's version before the step.
     pub from: u64,
+    /// Its version after it.
     pub to: u64,
+    /// Up or down: which script of the version runs.
     pub direction: Direction,
     /// The version whose script runs (`to` going up, `from` going down).
     pub files: &'a VersionFiles,

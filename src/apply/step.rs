@@ -22,12 +22,17 @@ use crate::script::Direction;
 /// One version step: which script moves the database from `from` to `to`.
 #[derive(Debug, Clone, Copy)]
 pub struct Step<'a> {
+    /// The repository whose control row the step moves.
     pub repo: &'a Repository,
     /// The script's text and where it comes from (named in errors).
     pub sql: &'a str,
+    /// The script's file, named in errors and in the history.
     pub file: &'a Path,
+    /// The version the database must be at; another migrator having moved it makes the step a no-op.
     pub from: u64,
+    /// The version the step leaves it at.
     pub to: u64,
+    /// Up or down, recorded in the history.
     pub direction: Direction,
     /// SHA-256 of `sql`, recorded in the history.
     pub checksum: &'a str,
@@ -39,7 +44,9 @@ pub struct Step<'a> {
 /// Result of one [`apply_version`] step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepOutcome {
+    /// The step ran and committed.
     Applied {
+        /// How long the script took.
         duration_ms: u64,
     },
     /// Another process had already moved the database from `from` to `to`; nothing was done.

@@ -10,7 +10,9 @@ use serde::Serialize;
 /// One line of description, with what it may do to existing rows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Described {
+    /// The change in words (`+ column about_me VARCHAR(140)`).
     pub text: String,
+    /// What it may do to existing rows; `None` for a safe change.
     pub hazard: Option<Hazard>,
 }
 

@@ -78,6 +78,7 @@ impl ColumnBuilder {
         self.column.sql_type = sql.to_string();
         self
     }
+    /// `NOT NULL`.
     pub fn not_null(mut self) -> Self {
         self.column.not_null = true;
         self
@@ -93,19 +94,23 @@ impl ColumnBuilder {
         self.column.default = Some(sql.to_string());
         self
     }
+    /// `COLLATE c` (`"NOCASE"`, `"RTRIM"`, ...).
     pub fn collate(mut self, c: &str) -> Self {
         self.column.collate = Some(c.to_string());
         self
     }
+    /// This column alone is the primary key.
     pub fn primary_key(mut self) -> Self {
         self.shorthands.primary_key = true;
         self
     }
+    /// `INTEGER PRIMARY KEY AUTOINCREMENT`: rowids are never reused (implies [`primary_key`](Self::primary_key)).
     pub fn autoincrement(mut self) -> Self {
         self.shorthands.primary_key = true;
         self.shorthands.autoincrement = true;
         self
     }
+    /// A single-column `UNIQUE` constraint.
     pub fn unique(mut self) -> Self {
         self.shorthands.unique = true;
         self
@@ -118,10 +123,12 @@ impl ColumnBuilder {
         ));
         self
     }
+    /// `ON DELETE` action of the reference (see [`references`](Self::references)).
     pub fn on_delete(mut self, a: FkAction) -> Self {
         self.shorthands.on_delete = a;
         self
     }
+    /// `ON UPDATE` action of the reference.
     pub fn on_update(mut self, a: FkAction) -> Self {
         self.shorthands.on_update = a;
         self
@@ -138,10 +145,12 @@ impl ColumnBuilder {
         self.shorthands.desc = true;
         self
     }
+    /// A column `CHECK (expr)`; `expr` without its parentheses.
     pub fn check(mut self, expr: &str) -> Self {
         self.shorthands.check = Some(expr.to_string());
         self
     }
+    /// The column's previous name: dbm renames it, keeping the data, instead of dropping and adding.
     pub fn renamed_from(mut self, old: &str) -> Self {
         self.column.renamed_from = Some(old.to_string());
         self
@@ -157,6 +166,7 @@ impl ColumnBuilder {
 }
 
 impl TableBuilder {
+    /// Adds a column; columns keep the order they are added in.
     pub fn column(mut self, c: ColumnBuilder) -> Self {
         self.columns.push(c);
         self
@@ -246,18 +256,22 @@ impl TableBuilder {
         self.table.checks.push(c);
         self
     }
+    /// A table-level (e.g. composite) foreign key.
     pub fn foreign_key(mut self, fk: ForeignKey) -> Self {
         self.table.foreign_keys.push(fk);
         self
     }
+    /// `WITHOUT ROWID`.
     pub fn without_rowid(mut self) -> Self {
         self.table.without_rowid = true;
         self
     }
+    /// `STRICT`: SQLite enforces the declared types.
     pub fn strict(mut self) -> Self {
         self.table.strict = true;
         self
     }
+    /// The table's previous name: dbm renames it, keeping the rows, instead of dropping and creating.
     pub fn renamed_from(mut self, old: &str) -> Self {
         self.table.renamed_from = Some(old.to_string());
         self
@@ -313,9 +327,11 @@ impl TableBuilder {
 }
 
 impl SchemaBuilder {
+    /// An empty schema.
     pub fn new() -> Self {
         Self::default()
     }
+    /// Adds a table.
     pub fn table(mut self, t: TableBuilder) -> Self {
         self.tables.push(t);
         self

@@ -19,39 +19,50 @@ use serde::{Deserialize, Serialize};
 /// A whole database schema (the user's objects only: never `sqlite_*` or `migrate_*`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schema {
+    /// Tables, in declaration order (order is never a difference).
     pub tables: Vec<Table>,
+    /// Views, each its whole `CREATE VIEW`.
     pub views: Vec<View>,
+    /// Triggers, each its whole `CREATE TRIGGER`.
     pub triggers: Vec<Trigger>,
 }
 
 /// A table with its columns, constraints and indexes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
+    /// The table's name, as written in the DDL (compared case-insensitively, as SQLite does).
     pub name: String,
     /// Rename hint: the table was called this before (declared models only).
     pub renamed_from: Option<String>,
+    /// Columns in declaration order.
     pub columns: Vec<Column>,
+    /// The primary key, column- or table-level; `None`: only the rowid.
     pub primary_key: Option<PrimaryKey>,
     /// Table `UNIQUE` constraints (SQLite's index origin `u`). Single-column ones may be
     /// declared on the column in TOML; the model keeps them here.
     pub uniques: Vec<Unique>,
     /// CHECK constraints, column-level ones (with `column` set) and table-level ones.
     pub checks: Vec<Check>,
+    /// Column- and table-level foreign keys alike.
     pub foreign_keys: Vec<ForeignKey>,
     /// `CREATE INDEX` indexes on this table.
     pub indexes: Vec<Index>,
+    /// `WITHOUT ROWID`.
     pub without_rowid: bool,
+    /// `STRICT`.
     pub strict: bool,
 }
 
 /// A column definition.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
+    /// The column's name.
     pub name: String,
     /// Rename hint: the column was called this before (declared models only).
     pub renamed_from: Option<String>,
     /// Declared type exactly as it goes into the DDL (`VARCHAR(64)`); empty = no type.
     pub sql_type: String,
+    /// `NOT NULL`.
     pub not_null: bool,
     /// `NOT NULL ON CONFLICT <this>`.
     #[serde(default)]
@@ -59,7 +70,9 @@ pub struct Column {
     /// Default as SQL source text: `0`, `-1`, `'it''s'`, `CURRENT_TIMESTAMP`,
     /// `(datetime('now'))`. Expressions keep their parentheses.
     pub default: Option<String>,
+    /// `COLLATE` name, as declared.
     pub collate: Option<String>,
+    /// `GENERATED ALWAYS AS (..)`, when the column is computed.
     pub generated: Option<Generated>,
 }
 
@@ -68,14 +81,17 @@ pub struct Column {
 pub struct Generated {
     /// The expression without its surrounding parentheses.
     pub expr: String,
+    /// `STORED` (written to disk); `VIRTUAL` otherwise.
     pub stored: bool,
 }
 
 /// Sort order of a key or index term.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Order {
+    /// `ASC`, SQLite's default.
     #[default]
     Asc,
+    /// `DESC`.
     Desc,
 }
 
@@ -84,7 +100,9 @@ pub enum Order {
 pub struct IndexPart {
     /// Column name, or SQL expression source text when `expr` is true.
     pub target: String,
+    /// `target` is an expression, not a column name.
     pub expr: bool,
+    /// `COLLATE` of the term.
     pub collate: Option<String>,
     /// Only `Desc` is written out; `ASC` in the source is kept as `Asc`.
     pub order: Order,
@@ -136,9 +154,13 @@ impl IndexPart {
 /// `INTEGER PRIMARY KEY DESC`, which dbm renders table-level to keep the rowid alias).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrimaryKey {
+    /// `CONSTRAINT name`, when declared.
     pub name: Option<String>,
+    /// The key's columns, in key order.
     pub columns: Vec<IndexPart>,
+    /// `AUTOINCREMENT` (an `INTEGER PRIMARY KEY` only).
     pub autoincrement: bool,
+    /// `ON CONFLICT` resolution.
     pub on_conflict: Option<Conflict>,
     /// Declared on its column (`id INTEGER PRIMARY KEY`) rather than as a table constraint.
     /// SQLite tells them apart in one case only: a column-level `INTEGER PRIMARY KEY DESC`
@@ -150,29 +172,39 @@ pub struct PrimaryKey {
 /// A table `UNIQUE (..)` constraint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unique {
+    /// `CONSTRAINT name`, when declared.
     pub name: Option<String>,
+    /// The constrained columns.
     pub columns: Vec<IndexPart>,
+    /// `ON CONFLICT` resolution.
     pub on_conflict: Option<Conflict>,
 }
 
 /// A CHECK constraint. `column` set means it is written on that column's definition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
+    /// `CONSTRAINT name`, when declared (only named checks can be dropped natively, with `min_sqlite = "3.53"`).
     pub name: Option<String>,
     /// The expression without its surrounding parentheses.
     pub expr: String,
+    /// The column it is written on; `None` for a table-level check.
     pub column: Option<String>,
 }
 
 /// A foreign key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForeignKey {
+    /// `CONSTRAINT name`, when declared.
     pub name: Option<String>,
+    /// The referencing columns of this table.
     pub columns: Vec<String>,
+    /// The referenced (parent) table; it may be missing from the schema, as SQLite allows.
     pub ref_table: String,
     /// Empty means "the referenced table's primary key".
     pub ref_columns: Vec<String>,
+    /// `ON DELETE` action.
     pub on_delete: FkAction,
+    /// `ON UPDATE` action.
     pub on_update: FkAction,
     /// `DEFERRABLE INITIALLY DEFERRED`.
     pub deferred: bool,
@@ -181,11 +213,16 @@ pub struct ForeignKey {
 /// `ON DELETE` / `ON UPDATE` action.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum FkAction {
+    /// `NO ACTION`, SQLite's default.
     #[default]
     NoAction,
+    /// `RESTRICT`.
     Restrict,
+    /// `SET NULL`.
     SetNull,
+    /// `SET DEFAULT`.
     SetDefault,
+    /// `CASCADE`.
     Cascade,
 }
 
@@ -223,10 +260,15 @@ impl FkAction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Conflict {
+    /// `ROLLBACK`.
     Rollback,
+    /// `ABORT`, SQLite's default.
     Abort,
+    /// `FAIL`.
     Fail,
+    /// `IGNORE`.
     Ignore,
+    /// `REPLACE`.
     Replace,
 }
 
@@ -259,8 +301,11 @@ impl Conflict {
 /// A `CREATE INDEX`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Index {
+    /// The index's name (unique in the whole schema, with tables, views and triggers).
     pub name: String,
+    /// `CREATE UNIQUE INDEX`.
     pub unique: bool,
+    /// The indexed terms, in order.
     pub parts: Vec<IndexPart>,
     /// Partial-index predicate source text (after `WHERE`).
     pub where_clause: Option<String>,
@@ -269,15 +314,20 @@ pub struct Index {
 /// A view; `sql` is the whole `CREATE VIEW` statement as SQLite stores it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct View {
+    /// The view's name.
     pub name: String,
+    /// The whole `CREATE VIEW` statement.
     pub sql: String,
 }
 
 /// A trigger; `sql` is the whole `CREATE TRIGGER` statement as SQLite stores it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trigger {
+    /// The trigger's name.
     pub name: String,
+    /// The table it fires on.
     pub table: String,
+    /// The whole `CREATE TRIGGER` statement.
     pub sql: String,
 }
 
@@ -374,15 +424,19 @@ impl Schema {
         out
     }
 
+    /// The table named `name` (case-insensitively, as SQLite compares names).
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| same_name(&t.name, name))
     }
+    /// The table named `name`, to change it.
     pub fn table_mut(&mut self, name: &str) -> Option<&mut Table> {
         self.tables.iter_mut().find(|t| same_name(&t.name, name))
     }
+    /// The view named `name`.
     pub fn view(&self, name: &str) -> Option<&View> {
         self.views.iter().find(|v| same_name(&v.name, name))
     }
+    /// The trigger named `name`.
     pub fn trigger(&self, name: &str) -> Option<&Trigger> {
         self.triggers.iter().find(|t| same_name(&t.name, name))
     }
@@ -412,12 +466,15 @@ impl Schema {
 }
 
 impl Table {
+    /// The column named `name` (case-insensitively).
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| same_name(&c.name, name))
     }
+    /// The column named `name`, to change it.
     pub fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
         self.columns.iter_mut().find(|c| same_name(&c.name, name))
     }
+    /// The index named `name` on this table.
     pub fn index(&self, name: &str) -> Option<&Index> {
         self.indexes.iter().find(|i| same_name(&i.name, name))
     }

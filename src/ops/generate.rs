@@ -20,7 +20,9 @@ use crate::script::Direction;
 pub struct Migration {
     /// The version it becomes.
     pub version: u64,
+    /// The up script, as it would be written.
     pub up_sql: String,
+    /// The down script: replayed after the up script, it gives the old schema back.
     pub down_sql: String,
     /// Words naming the changes, for the file name.
     pub slug: String,

@@ -15,7 +15,9 @@ use crate::script::{header, Classified, Direction};
 /// One finding in a script.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
+    /// Destructive or may-fail.
     pub risk: Risk,
+    /// What the statement does, in words.
     pub message: String,
     /// 1-based line in the script.
     pub line: usize,
@@ -54,8 +56,11 @@ pub(crate) fn lint_script(sql: &str) -> Vec<Finding> {
 /// A finding with the script it is in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LintFinding {
+    /// The version the script belongs to.
     pub version: u64,
+    /// The up script.
     pub file: PathBuf,
+    /// The finding itself (flattened into this object in JSON).
     #[serde(flatten)]
     pub finding: Finding,
 }

@@ -26,6 +26,7 @@ use crate::script::Direction;
 /// Options of [`migrate`] and [`Draft::apply`].
 #[derive(Debug, Clone, Default)]
 pub struct MigrateOptions {
+    /// How the scripts are planned (e.g. the oldest SQLite they must run on).
     pub plan: PlanOptions,
     /// Describes the migration; its slug names the files (default: from the changes).
     pub message: Option<String>,
@@ -191,7 +192,9 @@ impl Draft {
 /// A migration written and applied.
 #[derive(Debug, Clone)]
 pub struct Migrated {
+    /// Where the two scripts were written.
     pub files: VersionFiles,
+    /// The scripts and the changes they make.
     pub migration: Migration,
     /// The copy taken before the up script ran, if any.
     pub backup: Option<PathBuf>,

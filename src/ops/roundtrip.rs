@@ -20,10 +20,18 @@ use crate::repository::Repository;
 pub enum TestEvent {
     /// One step gave the schema expected at its version. `label` is `scripts` (from empty)
     /// or `data copy`; `step` says which (`upgrade 0 -> 1`).
-    Passed { label: &'static str, step: String },
+    Passed {
+        /// `scripts` or `data copy`.
+        label: &'static str,
+        /// The step, e.g. `upgrade 0 -> 1`.
+        step: String,
+    },
     /// The database's own schema differs from what the scripts make at `version`: the copy
     /// is compared with itself.
-    Drifted { version: u64 },
+    Drifted {
+        /// The version where the live schema and the scripts part.
+        version: u64,
+    },
 }
 
 /// Runs the round trip of `dbm test`; `on_event` hears each step as it passes. Returns the

@@ -26,6 +26,7 @@ pub struct Status {
     /// Applied up scripts that changed since they were applied, and down scripts of applied
     /// versions that changed since their up script was.
     pub edited: Vec<PathBuf>,
+    /// Whether the live schema is what the applied scripts make.
     pub drift: Drift,
     /// Versions whose scripts are written but not committed: being written by a `dbm
     /// migrate` now, or left by one that was killed (the next `dbm migrate` on their
@@ -36,12 +37,15 @@ pub struct Status {
 /// Whether the live schema is what the applied scripts make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Drift {
+    /// The live schema is what the applied scripts make.
     None,
     /// What differs between the schema the scripts make and the live one, in words.
     Differs(Vec<String>),
     /// Replaying the applied scripts on an empty database failed at `file`.
     Unknown {
+        /// The script whose replay failed.
         file: PathBuf,
+        /// SQLite's error.
         error: String,
     },
 }

@@ -24,8 +24,11 @@ const VERSIONS_DIR: &str = "versions";
 /// `embed_migrations!` (then `root` is the folder they were read from at build time).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repository {
+    /// The repository's folder (for embedded scripts, the one they were read from at build time).
     pub root: PathBuf,
+    /// `repository_id` of `migrate.cfg`: the database's control row is keyed by it.
     pub repository_id: String,
+    /// `version_table` of `migrate.cfg`, the control table (default `migrate_version`).
     pub version_table: String,
     scripts: Scripts,
 }
@@ -41,9 +44,13 @@ enum Scripts {
 /// The two scripts of one version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionFiles {
+    /// The version number (1 ..= latest).
     pub version: u64,
+    /// The file names' slug (`create_user` in `001_create_user.up.sql`).
     pub slug: String,
+    /// `versions/NNN_slug.up.sql`.
     pub up: PathBuf,
+    /// `versions/NNN_slug.down.sql`.
     pub down: PathBuf,
 }
 
@@ -619,12 +626,14 @@ const PENDING_PREFIX: &str = ".dbm-pending-";
 /// not applied: the scripts go).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingVersion {
+    /// The version being written.
     pub version: u64,
     /// The database the version is being applied to: its canonical path, empty when it has
     /// none (in memory).
     pub database: String,
     /// Each script and the SHA-256 of its text.
     pub files: Vec<(PathBuf, String)>,
+    /// The marker file, `versions/.dbm-pending-NNN`.
     pub marker: PathBuf,
 }
 

@@ -53,6 +53,7 @@ pub enum Goal {
 /// Options of [`rollout`].
 #[derive(Debug, Clone)]
 pub struct RolloutOptions {
+    /// The version to reach: the latest, one given, or one to go down to.
     pub goal: Goal,
     /// Databases migrated at the same time; 0 for the number of cores.
     pub jobs: usize,
@@ -96,6 +97,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The word the command line and its JSON use (`up-to-date`).
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Migrated => "migrated",
@@ -110,14 +112,19 @@ impl Outcome {
 /// One database of a rollout, as it finished.
 #[derive(Debug)]
 pub struct DatabaseReport {
+    /// The database file.
     pub path: PathBuf,
     /// Its version when opened, and afterwards (`None` where it could not be read).
     pub before: Option<u64>,
+    /// Its version afterwards (`None` where it could not be read).
     pub after: Option<u64>,
+    /// What happened to it.
     pub outcome: Outcome,
+    /// Why it failed, when it did.
     pub error: Option<Error>,
     /// The first backup taken.
     pub backup: Option<PathBuf>,
+    /// Time from opening it to the end of its last step.
     pub elapsed: Duration,
     /// Migrated as one of the canaries.
     pub canary: bool,
@@ -126,9 +133,11 @@ pub struct DatabaseReport {
 /// A database the rollout could not move.
 #[derive(Debug)]
 pub struct Failure {
+    /// The database file.
     pub path: PathBuf,
     /// The version it is at, where it could be read.
     pub version: Option<u64>,
+    /// Why it failed (an [`Error::Stopped`] when some versions went in first).
     pub error: Error,
 }
 
@@ -149,16 +158,24 @@ pub enum StopReason {
 pub struct RolloutReport {
     /// The version every database was to reach.
     pub target: u64,
+    /// Databases moved to the target.
     pub migrated: usize,
+    /// Databases already at the target.
     pub up_to_date: usize,
+    /// Databases that failed or were refused.
     pub failed: usize,
+    /// Databases stopped between two versions by a stop request.
     pub interrupted: usize,
+    /// Databases never opened because the rollout stopped first.
     pub not_started: usize,
     /// How many databases are at each version afterwards (the not-started ones and those
     /// that could not be read are not counted).
     pub versions: BTreeMap<u64, usize>,
+    /// Every failure, in the order they happened.
     pub failures: Vec<Failure>,
+    /// Why the rollout stopped starting databases, if it did.
     pub stopped: Option<StopReason>,
+    /// Wall time of the whole rollout.
     pub elapsed: Duration,
 }
 
@@ -168,6 +185,7 @@ impl RolloutReport {
         self.failed == 0 && self.interrupted == 0 && self.not_started == 0
     }
 
+    /// How many databases the rollout was given.
     pub fn databases(&self) -> usize {
         self.migrated + self.up_to_date + self.failed + self.interrupted + self.not_started
     }

@@ -74,6 +74,7 @@ fn next_match(paths: &mut glob::Paths) -> Option<PathBuf> {
 }
 
 impl Databases {
+    /// No databases yet: add them with [`glob`](Self::glob) and [`list`](Self::list).
     pub fn new() -> Databases {
         Databases {
             sources: VecDeque::new(),

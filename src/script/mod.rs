@@ -21,7 +21,9 @@ pub(crate) const REBUILD_PREFIX: &str = "_dbm_new_";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// The up script: the next version.
     Up,
+    /// The down script: back to the version before.
     Down,
 }
 
