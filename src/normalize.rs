@@ -1,6 +1,7 @@
 //! Scratch databases, where SQLite itself decides what a schema means (as Atlas keeps its
 //! `DevDriver.NormalizeRealm` apart from its differ): the canonical form of a declared model,
-//! schema-only and full in-memory copies of a live database, and script replays on them.
+//! schema-only copies of a live database (in memory), copies with the rows (in a temporary
+//! file), and script replays on them.
 //! Nothing here touches the caller's database beyond reading it.
 
 use std::path::Path;
@@ -75,14 +76,73 @@ fn kind_name(kind: &str) -> &'static str {
     }
 }
 
-/// An in-memory copy of the whole database, rows included (the original is only read).
-pub(crate) fn data_copy(conn: &Connection) -> Result<Connection> {
-    let mut copy = sandboxed()?;
+/// A copy of a whole database, rows included, in a temporary file: memory stays flat in the
+/// database's size (SQLite's page cache is bounded, the pages live on disk). The file is
+/// removed when the copy is dropped, on every path. Derefs to its connection.
+pub(crate) struct DataCopy {
+    conn: Connection,
+    // After `conn`: fields drop in order, so the connection closes before the file goes.
+    _file: tempfile::TempPath,
+}
+
+impl DataCopy {
+    /// Where the copy lives.
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
+        &self._file
+    }
+}
+
+impl std::ops::Deref for DataCopy {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for DataCopy {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+/// Page cache of a data copy, in KiB (SQLite's `cache_size` takes negative KiB): the bound on
+/// what the copy keeps in memory, whatever the database's size.
+const DATA_COPY_CACHE_KIB: i64 = 8192;
+
+/// A copy of the whole database in a temporary file of the system's temporary folder
+/// (`TMPDIR`); the original is only read.
+pub(crate) fn data_copy(conn: &Connection) -> Result<DataCopy> {
+    data_copy_in(conn, &std::env::temp_dir())
+}
+
+/// [`data_copy`] in `dir`.
+pub(crate) fn data_copy_in(conn: &Connection, dir: &Path) -> Result<DataCopy> {
+    let file = tempfile::Builder::new()
+        .prefix("dbm-data-copy-")
+        .suffix(".db")
+        .tempfile_in(dir)
+        .map_err(|e| Error::File {
+            path: dir.to_path_buf(),
+            message: format!("cannot create a scratch copy of the database in this folder: {e}"),
+        })?
+        .into_temp_path();
+    let mut copy = Connection::open(&file)?;
+    copy.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)?;
+    // A throwaway file: no fsyncs and no other connection. The rollback journal stays (on
+    // disk): the apply runner rolls back to savepoints, which `journal_mode=OFF` would break,
+    // and a journal in memory would grow with the rows a statement changes.
+    copy.execute_batch(&format!(
+        "PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-{DATA_COPY_CACHE_KIB};"
+    ))?;
     {
         let backup = rusqlite::backup::Backup::new(conn, &mut copy)?;
-        backup.run_to_completion(256, std::time::Duration::from_millis(0), None)?;
+        backup.run_to_completion(1024, std::time::Duration::from_millis(0), None)?;
     }
-    Ok(copy)
+    Ok(DataCopy {
+        conn: copy,
+        _file: file,
+    })
 }
 
 /// Runs a script on a scratch database in one transaction, with the executor apply uses;
@@ -97,5 +157,86 @@ pub(crate) fn replay(conn: &Connection, sql: &str, file: &Path) -> Result<()> {
             }
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files_in(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// The copy with rows is a file (not memory), holds the rows, cannot attach, and its file
+    /// is gone once the copy is dropped.
+    #[test]
+    fn data_copy_is_a_temporary_file_removed_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = Connection::open_in_memory().unwrap();
+        src.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+             INSERT INTO t SELECT i, printf('%0100d', i) FROM n;",
+        )
+        .unwrap();
+        let copy = data_copy_in(&src, dir.path()).unwrap();
+        let file: String = copy
+            .query_row(
+                "SELECT file FROM pragma_database_list WHERE name = 'main'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!file.is_empty(), "the data copy is an in-memory database");
+        assert_eq!(Path::new(&file), copy.path());
+        assert!(copy.path().starts_with(dir.path()));
+        let bytes = std::fs::metadata(copy.path()).unwrap().len();
+        assert!(bytes > 500_000, "the rows are in the file: {bytes} bytes");
+        let n: i64 = copy
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 5000);
+        let cache: i64 = copy
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(cache, -DATA_COPY_CACHE_KIB);
+        assert!(copy.execute_batch("ATTACH ':memory:' AS x").is_err());
+        // A rolled-back savepoint (the apply runner's foreign-key retry) really rolls back.
+        copy.execute_batch("BEGIN; SAVEPOINT s; DELETE FROM t; ROLLBACK TO s; RELEASE s; COMMIT")
+            .unwrap();
+        let n: i64 = copy
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 5000);
+        assert!(!files_in(dir.path()).is_empty());
+        drop(copy);
+        assert_eq!(files_in(dir.path()), Vec::<String>::new());
+    }
+
+    /// A copy that fails half way (here: an error while it is in use, with a statement open
+    /// in a transaction) still leaves nothing behind once dropped.
+    #[test]
+    fn data_copy_file_is_removed_after_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = Connection::open_in_memory().unwrap();
+        src.execute_batch("CREATE TABLE t (x UNIQUE); INSERT INTO t VALUES (1), (2);")
+            .unwrap();
+        let run = || -> Result<()> {
+            let copy = data_copy_in(&src, dir.path())?;
+            copy.execute_batch("BEGIN; UPDATE t SET x = 1")?;
+            Ok(())
+        };
+        assert!(run().is_err());
+        assert_eq!(files_in(dir.path()), Vec::<String>::new());
+        // A folder that cannot hold the copy: an error naming it, nothing created.
+        let missing = dir.path().join("missing");
+        let Err(e) = data_copy_in(&src, &missing) else {
+            panic!("a copy in a missing folder")
+        };
+        assert!(e.to_string().contains("missing"), "{e}");
     }
 }

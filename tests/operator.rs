@@ -135,6 +135,69 @@ fn test_command_uses_a_scratch_copy_and_catches_broken_down_scripts() {
     assert!(p.bytes("app.db") == before);
 }
 
+/// `dbm test` with `TMPDIR` pointing at `tmp`: (success, stdout + stderr).
+fn test_in_tmpdir(p: &Project, tmp: &std::path::Path) -> (bool, String) {
+    let out = assert_cmd::Command::cargo_bin("dbm")
+        .unwrap()
+        .current_dir(p.dir.path())
+        .env_remove("DATABASE_URL")
+        .env("TMPDIR", tmp)
+        .args([
+            "--database",
+            "app.db",
+            "--repository",
+            "db_repository",
+            "test",
+        ])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!("{}{}", stdout(&out), stderr(&out)),
+    )
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The copy with the rows lives in a temporary file (memory stays flat in the database's
+/// size), which is gone after the run, whether the scripts pass or fail on the data.
+#[test]
+fn test_command_copies_the_rows_to_a_temporary_file_it_removes() {
+    let p = project();
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, out) = test_in_tmpdir(&p, tmp.path());
+    assert!(
+        ok && out.contains("data copy: upgrade 1 -> 2 again: ok"),
+        "{out}"
+    );
+    assert_eq!(files_in(tmp.path()), Vec::<String>::new());
+
+    // Version 3 passes on the empty database but fails on the rows (duplicate emails).
+    p.conn("app.db")
+        .execute_batch("INSERT INTO user(nickname, email) VALUES ('a', 'x@x'), ('b', 'x@x');")
+        .unwrap();
+    p.write(
+        "db_repository/versions/003_email.up.sql",
+        "CREATE UNIQUE INDEX ix_user_email ON user (email);\n",
+    );
+    p.write(
+        "db_repository/versions/003_email.down.sql",
+        "DROP INDEX ix_user_email;\n",
+    );
+    let before = p.bytes("app.db");
+    let (ok, out) = test_in_tmpdir(&p, tmp.path());
+    assert!(!ok, "{out}");
+    assert!(out.contains("scripts: upgrade 2 -> 3 again: ok"), "{out}");
+    assert!(out.contains("UNIQUE constraint failed"), "{out}");
+    assert_eq!(files_in(tmp.path()), Vec::<String>::new());
+    assert!(p.bytes("app.db") == before, "dbm test wrote the database");
+}
+
 #[test]
 fn version_control_and_drop_version_control() {
     let p = project();

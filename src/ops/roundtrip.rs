@@ -1,6 +1,6 @@
 //! `test`: every version up to the latest, down to 0 and up again, comparing each version's
-//! schema, first from an empty database (the scripts alone), then on an in-memory copy of
-//! the database with its rows. The database itself is only read.
+//! schema, first from an empty database (the scripts alone), then on a copy of the database
+//! with its rows, in a temporary file. The database itself is only read.
 
 use std::collections::BTreeMap;
 
@@ -52,8 +52,9 @@ pub fn round_trip(
     up_down_up(
         &mut empty, repo, &reserved, latest, &mut refs, "scripts", on_event,
     )?;
-    // 2. A copy of the database with its rows, in memory (the real file is never written):
-    //    the scripts must also work on the real data.
+    // 2. A copy of the database with its rows, in a temporary file so that memory does not
+    //    grow with the database (the real file is never written; the copy is removed on
+    //    every path): the scripts must also work on the real data.
     let mut copy = data_copy(conn)?;
     let start = current_version(&copy, repo)?;
     let live = inspect(&copy, &reserved)?;
