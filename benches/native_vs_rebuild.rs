@@ -94,7 +94,7 @@ fn main() {
         .expect("tempdir");
     let mut lines = vec![];
     for &n in &counts {
-        let reps = 5;
+        let reps = env_list("DBM_BENCH_REPS", &[5])[0].max(1);
         let template = dir.path().join(format!("template-{n}.db"));
         let mut repos = vec![];
         {

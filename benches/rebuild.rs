@@ -185,7 +185,7 @@ fn main() {
     let modes = ["idle", "hand", "hand-12step", "dbm", "dbm-backup"];
     let mut table = vec![];
     for &n in &counts {
-        let reps = 5;
+        let reps = env_list("DBM_BENCH_REPS", &[5])[0].max(1);
         let template = dir.path().join(format!("template-{n}.db"));
         let repo_dir = dir.path().join(format!("repo-{n}"));
         let (repo, _) = Repository::create(&repo_dir, REPO_ID).expect("repo");

@@ -73,13 +73,38 @@ pub fn field(r: &[(String, String)], key: &str) -> f64 {
         .unwrap_or_else(|| panic!("no numeric {key} in {r:?}"))
 }
 
-/// Comma-separated numbers from an environment variable, or the defaults.
+/// Whether `DBM_BENCH_QUICK` is set (to anything but `0` or nothing): every bench then
+/// defaults to its small sizes ([`QUICK`]), so that `DBM_BENCH_QUICK=1 cargo bench
+/// --features internals --benches` runs every case in a few minutes. An explicit variable
+/// (`DBM_BENCH_ROWS=..`) still wins.
+pub fn quick() -> bool {
+    std::env::var("DBM_BENCH_QUICK").is_ok_and(|v| !v.trim().is_empty() && v.trim() != "0")
+}
+
+/// The quick-mode defaults, per variable: the smaller sizes of each bench, enough to show
+/// the ratios and a first growth step. `DBM_BENCH_REPS` is capped at 3 instead.
+const QUICK: &[(&str, &[usize])] = &[
+    ("DBM_BENCH_ROWS", &[100_000]),
+    ("DBM_BENCH_TABLES", &[10, 100, 1_000]),
+    ("DBM_BENCH_DBS", &[300]),
+    ("DBM_BENCH_STATEMENTS", &[10_000, 100_000]),
+    ("DBM_BENCH_VERSIONS", &[100]),
+    ("DBM_BENCH_MB", &[10, 60]),
+];
+
+/// Comma-separated numbers from an environment variable, or the defaults (the quick ones
+/// under `DBM_BENCH_QUICK`).
 pub fn env_list(var: &str, default: &[usize]) -> Vec<usize> {
     match std::env::var(var) {
         Ok(s) if !s.trim().is_empty() => s
             .split(',')
             .map(|x| x.trim().replace('_', "").parse().expect("number list"))
             .collect(),
+        _ if quick() && var == "DBM_BENCH_REPS" => default.iter().map(|&r| r.min(3)).collect(),
+        _ if quick() => QUICK
+            .iter()
+            .find(|(v, _)| *v == var)
+            .map_or_else(|| default.to_vec(), |(_, q)| q.to_vec()),
         _ => default.to_vec(),
     }
 }
