@@ -43,7 +43,7 @@ pub(super) fn not_over_many(command: &str) -> Result<()> {
 
 /// Prints `value` as the command's document on stdout.
 pub(super) fn print(value: &impl Serialize) -> Result<()> {
-    say!("{}", serde_json::to_string_pretty(value)?);
+    say_data!("{}\n", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 

@@ -323,7 +323,12 @@ impl Reads {
 
     fn error(&self, path: &Path, e: &crate::Error) {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        eprintln!("{}: error: {}", path.display(), indent(path, e));
+        fail!(
+            "{}: {} {}",
+            path.display(),
+            super::style::error(),
+            indent(path, e)
+        );
     }
 
     fn exit(&self, otherwise: ExitCode) -> ExitCode {
@@ -466,8 +471,11 @@ pub(super) fn check(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
                 Ok(changes) if changes.is_empty() => {}
                 Ok(changes) => {
                     differ.fetch_add(1, Ordering::Relaxed);
-                    let text: Vec<String> = changes.into_iter().map(|d| d.text).collect();
-                    println!(
+                    let text: Vec<String> = changes
+                        .iter()
+                        .map(|d| super::style::change(d).to_string())
+                        .collect();
+                    say!(
                         "{}: differs from the model:\n  {}",
                         path.display(),
                         text.join("\n  ")
