@@ -161,6 +161,7 @@ fn no_color_and_color_never_keep_a_terminal_plain() {
         (&[("NO_COLOR", "1")][..], None),
         // NO_COLOR outweighs CLICOLOR_FORCE (as anstream reads them).
         (&[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")][..], None),
+        (&[("CLICOLOR", "0")][..], None),
         (&[][..], Some("--color=never")),
     ] {
         for args in [DIFF, ERROR, &["--help"][..]] {

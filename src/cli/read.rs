@@ -341,7 +341,7 @@ pub(super) fn lint(ctx: &Ctx, versions: &[String], deny: &[DenyRisk]) -> Result<
             let tag = match f.finding.risk {
                 Risk::Destructive => style::paint(style::DESTRUCTIVE, "destructive"),
                 Risk::MayFail => style::paint(style::WARNING, "may fail"),
-                Risk::Safe => style::paint(anstyle::Style::new(), "ok"),
+                Risk::Safe => style::paint(style::PLAIN, "ok"),
             };
             say!(
                 "{}:{}: {tag}: {}",

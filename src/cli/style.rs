@@ -28,6 +28,8 @@ pub(super) const ERROR: Style = AnsiColor::Red.on_default().bold();
 pub(super) const HINT: Style = AnsiColor::Cyan.on_default();
 /// The line a list or diff starts with.
 pub(super) const HEADING: Style = Style::new().bold();
+/// No style: context lines, a finding that is safe.
+pub(super) const PLAIN: Style = Style::new();
 
 /// `--color`: whether to colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -164,7 +166,7 @@ fn by_sign(text: &str) -> Style {
         Some(b'+') => ADDED,
         Some(b'-') => REMOVED,
         Some(b'~' | b'>') => CHANGED,
-        _ => Style::new(),
+        _ => PLAIN,
     }
 }
 
@@ -211,10 +213,10 @@ pub(super) fn unified_diff(text: &str) -> String {
             match body.as_bytes().first() {
                 Some(b'+') => ADDED,
                 Some(b'-') => REMOVED,
-                _ => Style::new(),
+                _ => PLAIN,
             }
         };
-        if style == Style::new() || body.is_empty() {
+        if style == PLAIN || body.is_empty() {
             out.push_str(line);
         } else {
             // The reset comes before the newline, so a terminal's next line starts plain.
