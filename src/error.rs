@@ -129,7 +129,10 @@ pub enum Error {
     /// An upgrade or downgrade stopped by a request (Ctrl-C): the version running was rolled
     /// back, and the database is at `version` (the last version committed).
     #[error("interrupted: rolled back; the database is still at version {version}")]
-    InterruptedAt { version: u64 },
+    InterruptedAt {
+        /// The last version committed.
+        version: u64,
+    },
     /// The database has no control row for this repository.
     #[error("the database is not under version control for repository {repository_id:?} (no row in {table}); run `dbm version-control` first")]
     NotControlled {

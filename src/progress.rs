@@ -24,40 +24,75 @@ use crate::script::Direction;
 pub enum ProgressEvent {
     /// A copy of `database` is being taken before the first step; `bytes` is the size of
     /// the database file (the copy is at most that).
-    BackupStarted { database: PathBuf, bytes: u64 },
+    BackupStarted {
+        /// The database file being copied.
+        database: PathBuf,
+        /// Its size in bytes.
+        bytes: u64,
+    },
     /// Bytes of the backup written so far, out of `total` (the database's size).
-    BackupBytes { done: u64, total: u64 },
+    BackupBytes {
+        /// Bytes written so far.
+        done: u64,
+        /// The database's size.
+        total: u64,
+    },
     /// The backup is complete at `path`.
-    BackupDone { path: PathBuf, bytes: u64 },
+    BackupDone {
+        /// The backup file.
+        path: PathBuf,
+        /// Its size in bytes.
+        bytes: u64,
+    },
     /// A version's script starts (under the write lock, the version checked).
     VersionStarted {
+        /// The database's version before the script.
         from: u64,
+        /// The version the script leads to.
         to: u64,
+        /// Up (upgrade) or down (downgrade).
         direction: Direction,
         /// The script that runs.
         file: PathBuf,
     },
     /// A version's script and checks are done (it commits with its transaction).
     VersionDone {
+        /// The version before.
         from: u64,
+        /// The version reached.
         to: u64,
+        /// How long the script and its checks took.
         elapsed: Duration,
     },
     /// A rebuild starts copying `rows` rows of `table` into its new definition.
-    RebuildStarted { table: String, rows: u64 },
+    RebuildStarted {
+        /// The table rebuilt.
+        table: String,
+        /// Its rows, counted before the copy.
+        rows: u64,
+    },
     /// Rows of `table` copied so far, out of `total`.
     RowsCopied {
+        /// The table rebuilt.
         table: String,
+        /// Rows copied so far.
         done: u64,
+        /// The rows counted before the copy.
         total: u64,
     },
     /// The rebuild of `table` copied all its `rows`.
-    RebuildDone { table: String, rows: u64 },
+    RebuildDone {
+        /// The table rebuilt.
+        table: String,
+        /// The rows copied.
+        rows: u64,
+    },
 }
 
 /// An observer of long work (upgrade, downgrade, migrate): called on the migrating thread,
 /// so it should return quickly. Any `Fn(&ProgressEvent) + Send + Sync` is one.
 pub trait Progress: Send + Sync {
+    /// Called with each event as it happens.
     fn event(&self, event: &ProgressEvent);
 }
 

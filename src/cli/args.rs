@@ -44,6 +44,9 @@ pub(super) struct Cli {
     /// many), errors as `{"error": "...", "exit": 2}` on stderr; exit codes unchanged.
     #[arg(long, global = true)]
     pub(super) json: bool,
+    /// When to colour the output (`--json` never is).
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub(super) color: super::style::When,
     #[command(subcommand)]
     pub(super) command: Command,
 }

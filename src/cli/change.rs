@@ -2,7 +2,7 @@
 
 use super::args::{parse_version, ApplyArgs, ReviewArgs};
 use super::progress::Render;
-use super::{json, json_mode, Ctx};
+use super::{json, json_mode, style, Ctx};
 use crate::{ApplyReport, Error, MigrateOptions, Repository, Risk};
 use anyhow::{anyhow, Result};
 use rusqlite::Connection;
@@ -39,7 +39,7 @@ pub(super) fn create(ctx: &Ctx) -> Result<ExitCode> {
                         "Database {} is now under version control at version 0",
                         ctx.db_path().display()
                     );
-                    note!("warning: dbm cannot read the existing schema, so `dbm migrate` and `dbm create-model` will refuse until it is fixed: {e}");
+                    note!("{} dbm cannot read the existing schema, so `dbm migrate` and `dbm create-model` will refuse until it is fixed: {e}", style::warning());
                 }
             }
         }
@@ -86,7 +86,7 @@ pub(super) fn migrate(
         return Ok(ExitCode::SUCCESS);
     };
     for h in &migration.hints {
-        note!("hint: {h}");
+        note!("{} {h}", style::hint());
     }
     if draft.offences.is_empty() {
         for d in draft.warnings() {
@@ -95,8 +95,12 @@ pub(super) fn migrate(
                 .as_ref()
                 .map_or(d.text.clone(), ToString::to_string);
             match d.risk() {
-                Risk::Destructive => note!("warning: destructive: {why}"),
-                _ => note!("note: checked against existing rows: {why}"),
+                Risk::Destructive => note!(
+                    "{} {}",
+                    style::warning(),
+                    style::paint(style::DESTRUCTIVE, format_args!("destructive: {why}"))
+                ),
+                _ => note!("{} checked against existing rows: {why}", style::note()),
             }
         }
     }
@@ -236,11 +240,11 @@ fn review_only(
         })?;
         return Ok(ExitCode::SUCCESS);
     }
-    say!("-- {}", ctx.display_path(&files.up));
-    say_part!("{}", m.up_sql);
-    say!();
-    say!("-- {}", ctx.display_path(&files.down));
-    say_part!("{}", m.down_sql);
+    say_data!("-- {}\n", ctx.display_path(&files.up));
+    say_data!("{}", m.up_sql);
+    say_data!("\n");
+    say_data!("-- {}\n", ctx.display_path(&files.down));
+    say_data!("{}", m.down_sql);
     tell!("(dry run: nothing written, nothing applied)");
     Ok(ExitCode::SUCCESS)
 }
@@ -252,20 +256,23 @@ fn confirm(ctx: &Ctx, stakes: &[crate::AtStake]) -> Result<bool> {
     if stakes.is_empty() {
         return Ok(false);
     }
-    fail!("This migration is destructive:");
+    fail!(
+        "{}",
+        style::paint(style::DESTRUCTIVE, "This migration is destructive:")
+    );
     for s in stakes {
+        let change = style::paint(style::DESTRUCTIVE, &s.change);
         match s.rows {
             Some(n) => fail!(
-                "  {}: {n} row{} at stake",
-                s.change,
+                "  {change}: {n} row{} at stake",
                 if n == 1 { "" } else { "s" }
             ),
-            None => fail!("  {} (rows not counted)", s.change),
+            None => fail!("  {change} (rows not counted)"),
         }
     }
     {
         use std::io::Write as _;
-        let mut err = std::io::stderr();
+        let mut err = style::stderr();
         let _ = write!(err, "Apply it to {}? [y/N] ", ctx.db_path().display());
         let _ = err.flush();
     }
@@ -338,7 +345,7 @@ fn print_sql(ctx: &Ctx, sql: crate::Result<String>) -> Result<ExitCode> {
     if json_mode() {
         json::print(&json::Sql { sql })?;
     } else {
-        say_part!("{sql}");
+        say_data!("{sql}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -53,7 +53,7 @@ pub(super) fn many_line(path: &std::path::Path, fields: Result<serde_json::Value
 
 /// Prints `value` as the command's document on stdout.
 pub(super) fn print(value: &impl Serialize) -> Result<()> {
-    say!("{}", serde_json::to_string_pretty(value)?);
+    say_data!("{}\n", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 

@@ -325,9 +325,14 @@ impl Reads {
     fn error(&self, path: &Path, e: &crate::Error) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         if super::json_mode() {
-            say!("{}", super::json::many_line(path, Err(&e.to_string())));
+            say_data!("{}", super::json::many_line(path, Err(&e.to_string())));
         } else {
-            fail!("{}: error: {}", path.display(), indent(path, e));
+            fail!(
+                "{}: {} {}",
+                path.display(),
+                super::style::error(),
+                indent(path, e)
+            );
         }
     }
 
@@ -414,7 +419,7 @@ pub(super) fn status(ctx: &Ctx, targets: &Targets, check: bool) -> Result<ExitCo
                         }
                         let doc = super::json::StatusOut::of(ctx, path, s, None);
                         match serde_json::to_value(doc) {
-                            Ok(v) => say!("{}", super::json::many_line(path, Ok(v))),
+                            Ok(v) => say_data!("{}", super::json::many_line(path, Ok(v))),
                             Err(e) => reads.error(path, &crate::Error::Io(e.into())),
                         }
                         return;
@@ -501,12 +506,15 @@ pub(super) fn check(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
                         "matches": changes.is_empty(),
                         "changes": super::json::changes(changes),
                     });
-                    say!("{}", super::json::many_line(path, Ok(doc)));
+                    say_data!("{}", super::json::many_line(path, Ok(doc)));
                 }
                 Ok(changes) if changes.is_empty() => {}
                 Ok(changes) => {
                     differ.fetch_add(1, Ordering::Relaxed);
-                    let text: Vec<String> = changes.into_iter().map(|d| d.text).collect();
+                    let text: Vec<String> = changes
+                        .iter()
+                        .map(|d| super::style::change(d).to_string())
+                        .collect();
                     say!(
                         "{}: differs from the model:\n  {}",
                         path.display(),

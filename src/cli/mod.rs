@@ -5,17 +5,26 @@
 
 /// `println!` for the command line's output. A reader that went away (`dbm status | head -1`)
 /// is not an error: the work is done, and the exit code must say how the work went. Any
-/// other write error is remembered and makes the exit code 2.
+/// other write error is remembered and makes the exit code 2. Written through anstream
+/// ([`style::stdout`]): styles reach a terminal, a pipe gets the plain text.
 macro_rules! say {
     () => {
-        $crate::cli::emit(&mut std::io::stdout(), format_args!("\n"))
+        $crate::cli::emit(&mut $crate::cli::style::stdout(), format_args!("\n"))
     };
     ($($arg:tt)*) => {
-        $crate::cli::emit(&mut std::io::stdout(), format_args!("{}\n", format_args!($($arg)*)))
+        $crate::cli::emit(&mut $crate::cli::style::stdout(), format_args!("{}\n", format_args!($($arg)*)))
     };
 }
 /// [`say!`] without the newline.
 macro_rules! say_part {
+    ($($arg:tt)*) => {
+        $crate::cli::emit(&mut $crate::cli::style::stdout(), format_args!($($arg)*))
+    };
+}
+/// [`say_part!`] for results that are data (SQL, TOML, JSON, roff, completion scripts):
+/// written byte for byte, never styled. anstream's plain path drops control characters,
+/// which would change a script's string literals on their way to `sqlite3`.
+macro_rules! say_data {
     ($($arg:tt)*) => {
         $crate::cli::emit(&mut std::io::stdout(), format_args!($($arg)*))
     };
@@ -38,10 +47,11 @@ macro_rules! note {
     };
 }
 /// `eprintln!` that never panics (stderr piped into a reader that went away): errors.
+/// Through anstream, as [`say!`].
 macro_rules! fail {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let _ = writeln!($crate::cli::style::stderr(), $($arg)*);
     }};
 }
 
@@ -52,6 +62,7 @@ mod json;
 mod many;
 mod progress;
 mod read;
+mod style;
 
 use crate::model::{file as model_file, Schema};
 use crate::{
@@ -59,6 +70,7 @@ use crate::{
 };
 use anyhow::{anyhow, bail, Context, Result};
 use args::{ApplyArgs, Cli, Command};
+use clap::{CommandFactory as _, FromArgMatches as _};
 use config::{ModelSource, Overrides, Settings};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -124,7 +136,7 @@ fn error_exit(text: &str) -> ExitCode {
     if json_mode() {
         fail!("{}", json::error(text, 2));
     } else {
-        fail!("error: {text}");
+        fail!("{} {text}", style::error());
     }
     ExitCode::from(2)
 }
@@ -180,7 +192,7 @@ fn model_error(e: &anyhow::Error) -> Option<&ModelError> {
 fn render_model_error(m: &ModelError) -> String {
     use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
     let Some(snip) = &m.snippet else {
-        return format!("error: {m}");
+        return format!("{} {m}", style::error());
     };
     let report = [Level::ERROR.primary_title(&m.message).element(
         Snippet::source(&snip.text)
@@ -188,20 +200,23 @@ fn render_model_error(m: &ModelError) -> String {
             .path(&m.file)
             .annotation(AnnotationKind::Primary.span(snip.span.clone())),
     )];
-    Renderer::plain().render(&report).to_string()
+    // Styled always: stderr's stream strips the styles when it is not colouring.
+    Renderer::styled().render(&report).to_string()
 }
 
 /// `app`: the name (and version) of an app's own migration binary, shown by `--help` and
 /// `--version` instead of dbm's.
 fn main_with(model: Option<Schema>, app: Option<(String, Option<String>)>) -> ExitCode {
-    use clap::{CommandFactory, FromArgMatches};
-    let mut command = Cli::command();
+    // clap prints help and usage errors while it parses: they follow `--color` as given.
+    let when = style::When::from_args(std::env::args_os());
+    style::init(when);
+    let mut command = Cli::command().color(when.clap());
     if let Some((name, version)) = app {
         command = command.name(name).version(app_version(version.as_deref()));
     }
     let parsed = command
         .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m));
+        .and_then(|mut m| Cli::from_arg_matches_mut(&mut m));
     let cli = match parsed {
         Ok(cli) => cli,
         // A usage error is JSON too when `--json` was asked for; `--help` and `--version`
@@ -238,6 +253,12 @@ fn main_with(model: Option<Schema>, app: Option<(String, Option<String>)>) -> Ex
 }
 
 fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
+    // A JSON document is for programs: never coloured, whatever `--color` says.
+    style::init(if cli.json {
+        style::When::Never
+    } else {
+        cli.color
+    });
     // In JSON mode stdout holds the document alone, and what the text's progress lines,
     // notes and hints say is in it.
     QUIET.store(cli.quiet || cli.json, std::sync::atomic::Ordering::Relaxed);
@@ -406,7 +427,7 @@ fn model_from_command(argv: &[String]) -> Result<Schema> {
 /// Foreign keys to tables that do not exist are legal, and kept: a warning, not an error.
 fn warn_missing_parents(schema: &Schema) {
     for m in schema.missing_parents() {
-        note!("warning: {m}");
+        note!("{} {m}", style::warning());
     }
 }
 

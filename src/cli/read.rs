@@ -2,7 +2,7 @@
 //! the round-trip test, lint.
 
 use super::args::{parse_version, Cli, DenyRisk, Shell};
-use super::{json, json_mode, Ctx};
+use super::{json, json_mode, style, Ctx};
 use crate::model::file as model_file;
 use crate::{Drift, Repository, Risk, TestEvent};
 use anyhow::Result;
@@ -20,7 +20,7 @@ pub(super) fn completions(shell: Shell) -> Result<ExitCode> {
     };
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "dbm", &mut out);
-    say_part!("{}", String::from_utf8_lossy(&out));
+    say_data!("{}", String::from_utf8_lossy(&out));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -34,7 +34,7 @@ pub(super) fn man() -> Result<ExitCode> {
         let page = sub.clone().name(name);
         clap_mangen::Man::new(page).render(&mut out)?;
     }
-    say_part!("{}", String::from_utf8_lossy(&out));
+    say_data!("{}", String::from_utf8_lossy(&out));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -71,16 +71,8 @@ pub(super) fn create_model(ctx: &Ctx) -> Result<ExitCode> {
     let conn = ctx.open_db(false)?;
     let schema = crate::inspect(&conn, &reserved(ctx))?;
     super::warn_missing_parents(&schema);
-    say_part!("{}", model_file::write(&schema));
+    say_data!("{}", model_file::write(&schema));
     Ok(ExitCode::SUCCESS)
-}
-
-fn risk_tag(risk: Risk) -> &'static str {
-    match risk {
-        Risk::Destructive => "  [destructive]",
-        Risk::MayFail => "  [may fail on existing rows]",
-        Risk::Safe => "",
-    }
 }
 
 pub(super) fn diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
@@ -98,24 +90,30 @@ pub(super) fn diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     say!(
-        "Differences between database {} and model:",
-        ctx.db_path().display()
+        "{}",
+        style::paint(
+            style::HEADING,
+            format_args!(
+                "Differences between database {} and model:",
+                ctx.db_path().display()
+            )
+        )
     );
     for d in cmp.changes() {
-        say!("  {}{}", d.text, risk_tag(d.risk()));
+        say!("  {}{}", style::change(&d), style::risk_tag(d.risk()));
     }
     for h in &cmp.hints {
-        say!("hint: {h}");
+        say!("{} {h}", style::hint());
     }
     if check {
         return Ok(ExitCode::from(1));
     }
     say!();
-    say_part!("{}", model_diff(ctx, &cmp));
+    say_part!("{}", style::unified_diff(&model_diff(ctx, &cmp)));
     if with_sql {
         if let Some(up_sql) = next_up_sql(ctx, &conn, &reserved, &model)? {
             say!();
-            say_part!("{up_sql}");
+            say_data!("{up_sql}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -210,8 +208,8 @@ pub(super) fn status(ctx: &Ctx, check: bool) -> Result<ExitCode> {
     );
     if s.version > s.latest {
         say!(
-            "problem:    the database version {} is above the repository's latest version {} (wrong repository, or missing scripts?)",
-            s.version, s.latest
+            "{}    the database version {} is above the repository's latest version {} (wrong repository, or missing scripts?)",
+            style::paint(style::WARNING, "problem:"), s.version, s.latest
         );
     }
     let list = |files: Vec<String>| files.join(", ");
@@ -234,7 +232,13 @@ pub(super) fn status(ctx: &Ctx, check: bool) -> Result<ExitCode> {
         say!("edited:     none");
     } else {
         let files = s.edited.iter().map(|f| ctx.display_path(f)).collect();
-        say!("edited:     {} (changed after it was applied)", list(files));
+        say!(
+            "edited:     {}",
+            style::paint(
+                style::WARNING,
+                format_args!("{} (changed after it was applied)", list(files))
+            )
+        );
     }
     match s.drift {
         Drift::None => say!("drift:      none (the schema is what the applied scripts make)"),
@@ -245,7 +249,7 @@ pub(super) fn status(ctx: &Ctx, check: bool) -> Result<ExitCode> {
         Drift::Differs(lines) => {
             say!("drift:      the live schema differs from what the applied scripts make:");
             for line in lines {
-                say!("  {line}");
+                say!("  {}", style::sign(&line));
             }
         }
     }
@@ -253,8 +257,8 @@ pub(super) fn status(ctx: &Ctx, check: bool) -> Result<ExitCode> {
     if ctx.model_declared() {
         let cmp = crate::compare(&conn, &reserved(ctx), &ctx.model()?)?;
         match cmp.changes().len() {
-            0 => println!("model:      matches the database"),
-            n => println!(
+            0 => say!("model:      matches the database"),
+            n => say!(
                 "model:      {n} difference(s) from the database; `dbm diff` shows them, `dbm migrate` writes them"
             ),
         }
@@ -295,7 +299,8 @@ pub(super) fn test(ctx: &Ctx) -> Result<ExitCode> {
         match event {
         TestEvent::Passed { label, step } => say!("{label}: {step}: ok"),
         TestEvent::Drifted { version } => say!(
-            "note: the database's schema differs from what the scripts make at version {version} (see `dbm status`); comparing the copy with itself"
+            "{} the database's schema differs from what the scripts make at version {version} (see `dbm status`); comparing the copy with itself",
+            style::note()
         ),
     }
     })?;
@@ -334,9 +339,9 @@ pub(super) fn lint(ctx: &Ctx, versions: &[String], deny: &[DenyRisk]) -> Result<
     } else {
         for f in &findings {
             let tag = match f.finding.risk {
-                Risk::Destructive => "destructive",
-                Risk::MayFail => "may fail",
-                Risk::Safe => "ok",
+                Risk::Destructive => style::paint(style::DESTRUCTIVE, "destructive"),
+                Risk::MayFail => style::paint(style::WARNING, "may fail"),
+                Risk::Safe => style::paint(style::PLAIN, "ok"),
             };
             say!(
                 "{}:{}: {tag}: {}",

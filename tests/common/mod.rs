@@ -82,6 +82,8 @@ impl Project {
             .expect("dbm binary")
             .current_dir(self.dir.path())
             .env_remove("DATABASE_URL")
+            // Outputs compared byte for byte must not depend on the shell's colour settings.
+            .env_remove("CLICOLOR_FORCE")
             .args(args)
             .output()
             .expect("run dbm")
