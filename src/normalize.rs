@@ -4,14 +4,18 @@
 //! file), and script replays on them.
 //! Nothing here touches the caller's database beyond reading it.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use rusqlite::Connection;
 
+#[cfg(test)]
+mod tests;
+
 use crate::error::{Error, Result};
 use crate::exec::run_script;
-use crate::inspect::inspect;
-use crate::model::{ddl, Reserved, Schema};
+use crate::inspect::{inspect, Inspected, TableText};
+use crate::model::{self, ddl, name_key, Reserved, Schema, Table};
 
 /// An empty in-memory database with foreign keys off (scripts run as apply runs them),
 /// sandboxed: see [`sandboxed`].
@@ -30,22 +34,164 @@ pub(crate) fn sandboxed() -> Result<Connection> {
     Ok(conn)
 }
 
+/// Tables per scratch database while canonicalising: SQLite re-reads its whole schema
+/// after each CREATE, so N tables in one database cost O(N²) (5,000 tables: ~5 s); in
+/// batches the cost is linear. A table's inspected form depends on its own text and its
+/// indexes' only, so the batches give what one database would.
+const BATCH: usize = 64;
+
 /// The declared model as SQLite sees it: rendered to DDL, run in an in-memory SQLite, read
 /// back. Comparing this with an inspected database compares like with like.
+#[cfg(feature = "internals")]
 pub(crate) fn canonical(model: &Schema, reserved: &Reserved) -> Result<Schema> {
+    canonical_against(model, reserved, None)
+}
+
+/// [`canonical`], reusing what `live` already knows: a table whose rendered `CREATE TABLE`
+/// and `CREATE INDEX` texts are byte for byte the texts the live database stores (as after
+/// dbm created it) is what SQLite would make of them again, since everything inspect reads
+/// of a table follows from those texts; it needs no round trip. Everything else goes through
+/// scratch databases. Either way the result equals [`canonical_whole`]'s (a property test
+/// checks that).
+pub(crate) fn canonical_against(
+    model: &Schema,
+    reserved: &Reserved,
+    live: Option<&Inspected>,
+) -> Result<Schema> {
+    if names_collide(model) {
+        // SQLite's own "already exists" error, from the one database that sees both.
+        return canonical_whole(model, reserved);
+    }
+    let live_tables: HashMap<String, &Table> = live
+        .map(|l| {
+            l.schema
+                .tables
+                .iter()
+                .map(|t| (name_key(&t.name), t))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = Schema::default();
+    let mut pending: Vec<&Table> = vec![];
+    for t in &model.tables {
+        let same = live
+            .and_then(|l| l.texts.get(&name_key(&t.name)))
+            .filter(|text| stored_as(t, text))
+            .and_then(|_| live_tables.get(&name_key(&t.name)));
+        match same {
+            Some(table) => out.tables.push((*table).clone()),
+            None => pending.push(t),
+        }
+    }
+    for batch in pending.chunks(BATCH) {
+        let conn = scratch()?;
+        for t in batch {
+            create(&conn, &ddl::create_table(t))?;
+            for ix in &t.indexes {
+                create(&conn, &ddl::create_index(&t.name, ix))?;
+            }
+        }
+        out.tables.extend(inspect(&conn, reserved)?.tables);
+    }
+    if !model.views.is_empty() || !model.triggers.is_empty() {
+        // Views must find what they read, triggers their table: those tables (with their
+        // indexes, which a view may name) come along; anything that does not lex brings all.
+        let mentioned = model::order::mentioned_by(model);
+        let part = Schema {
+            tables: model
+                .tables
+                .iter()
+                .filter(|t| {
+                    mentioned
+                        .as_ref()
+                        .is_none_or(|m| m.contains(&name_key(&t.name)))
+                })
+                .cloned()
+                .collect(),
+            views: model.views.clone(),
+            triggers: model.triggers.clone(),
+        };
+        let conn = scratch()?;
+        for stmt in ddl::create_all(&part) {
+            create(&conn, &stmt)?;
+        }
+        let s = inspect(&conn, reserved)?;
+        out.views = s.views;
+        out.triggers = s.triggers;
+    }
+    crate::inspect::sort(&mut out);
+    Ok(out)
+}
+
+/// Whether SQLite stores exactly `t`'s rendered text for the table and each of its indexes,
+/// no more indexes, and every collation it names is built in (a custom one only the app's
+/// connection knows would make the scratch round trip fail, so the shortcut must too).
+fn stored_as(t: &Table, text: &TableText) -> bool {
+    let builtin = |c: &Option<String>| {
+        c.as_deref().is_none_or(|c| {
+            ["BINARY", "NOCASE", "RTRIM"]
+                .iter()
+                .any(|b| b.eq_ignore_ascii_case(c))
+        })
+    };
+    let parts = t
+        .primary_key
+        .iter()
+        .flat_map(|pk| &pk.columns)
+        .chain(t.uniques.iter().flat_map(|u| &u.columns))
+        .chain(t.indexes.iter().flat_map(|ix| &ix.parts));
+    t.columns.iter().all(|c| builtin(&c.collate))
+        && parts.into_iter().all(|p| builtin(&p.collate))
+        && text.indexes.len() == t.indexes.len()
+        && t.indexes.iter().all(|ix| {
+            text.indexes
+                .get(&ix.name)
+                .is_some_and(|sql| *sql == ddl::create_index(&t.name, ix))
+        })
+        && text.sql == ddl::create_table(t)
+}
+
+/// Two objects SQLite keeps in one namespace (tables, indexes, views; triggers apart) under
+/// one name.
+fn names_collide(model: &Schema) -> bool {
+    let mut seen = HashSet::new();
+    let mut objects = model
+        .tables
+        .iter()
+        .flat_map(|t| std::iter::once(&t.name).chain(t.indexes.iter().map(|ix| &ix.name)))
+        .chain(model.views.iter().map(|v| &v.name));
+    let mut triggers = HashSet::new();
+    objects.any(|n| !seen.insert(name_key(n)))
+        || model
+            .triggers
+            .iter()
+            .any(|t| !triggers.insert(name_key(&t.name)))
+}
+
+fn create(conn: &Connection, stmt: &str) -> Result<()> {
+    conn.execute_batch(stmt).map_err(|e| Error::ModelRejected {
+        statement: stmt.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The whole model in one scratch database, inspected: the reference [`canonical_against`]
+/// must agree with, and the path for a model whose names collide.
+pub(crate) fn canonical_whole(model: &Schema, reserved: &Reserved) -> Result<Schema> {
     let conn = scratch()?;
     for stmt in ddl::create_all(model) {
-        conn.execute_batch(&stmt)
-            .map_err(|e| Error::ModelRejected {
-                statement: stmt.clone(),
-                message: e.to_string(),
-            })?;
+        create(&conn, &stmt)?;
     }
     inspect(&conn, reserved)
 }
 
-/// A new in-memory database holding the same user schema as `conn` (no rows).
-pub(crate) fn schema_only_copy(conn: &Connection, reserved: &Reserved) -> Result<Connection> {
+/// A new in-memory database holding the same user schema as `conn` (no rows); with `only`,
+/// just the tables (with their indexes), views and triggers whose name keys it holds.
+pub(crate) fn schema_only_copy(
+    conn: &Connection,
+    reserved: &Reserved,
+    only: Option<&HashSet<String>>,
+) -> Result<Connection> {
     let copy = scratch()?;
     let mut stmt = conn.prepare(
         "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY \
@@ -56,6 +202,10 @@ pub(crate) fn schema_only_copy(conn: &Connection, reserved: &Reserved) -> Result
         .collect::<rusqlite::Result<_>>()?;
     for (kind, name, table, sql) in rows {
         if reserved.contains(&name) || reserved.contains(&table) {
+            continue;
+        }
+        let owner = if kind == "index" { &table } else { &name };
+        if only.is_some_and(|keep| !keep.contains(&name_key(owner))) {
             continue;
         }
         copy.execute_batch(&sql).map_err(|e| Error::Inspect {

@@ -72,6 +72,42 @@ fn unsupported_virtual(name: &str) -> Error {
 /// Reads the user's schema from a live database (the `main` schema), leaving out the
 /// `reserved` tables (and their triggers).
 pub(crate) fn inspect(conn: &Connection, reserved: &Reserved) -> Result<Schema> {
+    Ok(inspect_live(conn, reserved)?.schema)
+}
+
+/// The stored `CREATE` text of one table and of its indexes (by name), as `sqlite_schema`
+/// holds them: everything [`inspect`] made of the table follows from these texts alone.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TableText {
+    pub(crate) sql: String,
+    pub(crate) indexes: HashMap<String, String>,
+}
+
+/// A live schema with the texts it was read from.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Inspected {
+    pub(crate) schema: Schema,
+    /// By table name key.
+    pub(crate) texts: HashMap<String, TableText>,
+}
+
+/// [`inspect`], keeping each table's stored text. One read transaction when the connection
+/// is in autocommit mode (the caller's own transaction otherwise), so every query sees the
+/// same schema; the pragma facts are read for all tables at once, three queries in all.
+pub(crate) fn inspect_live(conn: &Connection, reserved: &Reserved) -> Result<Inspected> {
+    if !conn.is_autocommit() {
+        return read_schema(conn, reserved);
+    }
+    conn.execute_batch("BEGIN DEFERRED")?;
+    let result = read_schema(conn, reserved);
+    // Only read: COMMIT and ROLLBACK both just end the snapshot.
+    let end = conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" });
+    let inspected = result?;
+    end?;
+    Ok(inspected)
+}
+
+fn read_schema(conn: &Connection, reserved: &Reserved) -> Result<Inspected> {
     let rows = schema_rows(conn, "", None)?;
 
     // Virtual tables first: their shadow tables look like ordinary tables otherwise.
@@ -84,6 +120,7 @@ pub(crate) fn inspect(conn: &Connection, reserved: &Reserved) -> Result<Schema> 
     if let Some(v) = virtuals.first() {
         return Err(unsupported_virtual(v));
     }
+    let mut facts = Pragmas::read(conn)?;
 
     let mut indexes: HashMap<String, Vec<&SchemaRow>> = HashMap::new();
     for r in rows.iter().filter(|r| r.kind == "index" && r.sql.is_some()) {
@@ -93,21 +130,29 @@ pub(crate) fn inspect(conn: &Connection, reserved: &Reserved) -> Result<Schema> 
             .push(r);
     }
 
-    let mut schema = Schema::default();
+    let mut out = Inspected::default();
     for r in &rows {
         match r.kind.as_str() {
             "table" if !reserved.contains(&r.name) => {
-                let idx = indexes
-                    .get(&r.tbl_name.to_ascii_lowercase())
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
-                schema.tables.push(build_table(conn, r, idx)?);
+                let key = r.tbl_name.to_ascii_lowercase();
+                let idx = indexes.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+                out.schema.tables.push(build_table(&mut facts, r, idx)?);
+                out.texts.insert(
+                    key,
+                    TableText {
+                        sql: r.sql.clone().unwrap_or_default(),
+                        indexes: idx
+                            .iter()
+                            .map(|i| (i.name.clone(), i.sql.clone().unwrap_or_default()))
+                            .collect(),
+                    },
+                );
             }
-            "view" if !reserved.contains(&r.name) => schema.views.push(View {
+            "view" if !reserved.contains(&r.name) => out.schema.views.push(View {
                 name: r.name.clone(),
                 sql: r.sql.clone().unwrap_or_default(),
             }),
-            "trigger" if !reserved.contains(&r.tbl_name) => schema.triggers.push(Trigger {
+            "trigger" if !reserved.contains(&r.tbl_name) => out.schema.triggers.push(Trigger {
                 name: r.name.clone(),
                 table: r.tbl_name.clone(),
                 sql: r.sql.clone().unwrap_or_default(),
@@ -115,10 +160,69 @@ pub(crate) fn inspect(conn: &Connection, reserved: &Reserved) -> Result<Schema> 
             _ => {}
         }
     }
+    sort(&mut out.schema);
+    Ok(out)
+}
+
+/// Puts a schema's lists in inspect's order (see the module's conventions).
+pub(crate) fn sort(schema: &mut Schema) {
     schema.tables.sort_by(|a, b| name_order(&a.name, &b.name));
     schema.views.sort_by(|a, b| name_order(&a.name, &b.name));
     schema.triggers.sort_by(|a, b| name_order(&a.name, &b.name));
-    Ok(schema)
+}
+
+/// What the `pragma_*` functions report for every table and index of `main`, by exact
+/// name: one query per pragma joined with `sqlite_schema`, not three per table.
+struct Pragmas {
+    columns: HashMap<String, Vec<XInfo>>,
+    foreign_keys: HashMap<String, usize>,
+    index_keys: HashMap<String, Vec<(i64, Option<String>)>>,
+}
+
+impl Pragmas {
+    fn read(conn: &Connection) -> Result<Pragmas> {
+        let mut columns: HashMap<String, Vec<XInfo>> = HashMap::new();
+        let mut stmt = conn.prepare(
+            "SELECT m.name, x.name, x.type, x.dflt_value, x.hidden \
+             FROM main.sqlite_schema AS m, pragma_table_xinfo(m.name, 'main') AS x \
+             WHERE m.type = 'table' AND m.sql IS NOT NULL ORDER BY m.name, x.cid",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            columns.entry(r.get(0)?).or_default().push(XInfo {
+                name: r.get(1)?,
+                sql_type: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                dflt: r.get(3)?,
+                hidden: r.get(4)?,
+            });
+        }
+        let mut stmt = conn.prepare(
+            "SELECT m.name, count(DISTINCT f.id) \
+             FROM main.sqlite_schema AS m, pragma_foreign_key_list(m.name, 'main') AS f \
+             WHERE m.type = 'table' AND m.sql IS NOT NULL GROUP BY m.name",
+        )?;
+        let foreign_keys = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))?
+            .collect::<Result<_, _>>()?;
+        let mut index_keys: HashMap<String, Vec<(i64, Option<String>)>> = HashMap::new();
+        let mut stmt = conn.prepare(
+            "SELECT m.name, x.cid, x.name \
+             FROM main.sqlite_schema AS m, pragma_index_xinfo(m.name, 'main') AS x \
+             WHERE m.type = 'index' AND m.sql IS NOT NULL AND x.key ORDER BY m.name, x.seqno",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            index_keys
+                .entry(r.get(0)?)
+                .or_default()
+                .push((r.get(1)?, r.get(2)?));
+        }
+        Ok(Pragmas {
+            columns,
+            foreign_keys,
+            index_keys,
+        })
+    }
 }
 
 /// Reads one table (with its indexes) by name, ASCII case-insensitively: the same as its
@@ -147,7 +251,7 @@ pub(crate) fn inspect_table(
         return Err(unsupported_virtual(&table.name));
     }
     let idx: Vec<&SchemaRow> = rows.iter().filter(|r| r.kind == "index").collect();
-    build_table(conn, table, &idx).map(Some)
+    build_table(&mut Pragmas::read(conn)?, table, &idx).map(Some)
 }
 
 /// One row of `pragma_table_xinfo`.
@@ -158,7 +262,7 @@ struct XInfo {
     hidden: i64,
 }
 
-fn build_table(conn: &Connection, row: &SchemaRow, index_rows: &[&SchemaRow]) -> Result<Table> {
+fn build_table(facts: &mut Pragmas, row: &SchemaRow, index_rows: &[&SchemaRow]) -> Result<Table> {
     let name = &row.name;
     let bad = |message: String| Error::Inspect {
         kind: "table",
@@ -174,19 +278,7 @@ fn build_table(conn: &Connection, row: &SchemaRow, index_rows: &[&SchemaRow]) ->
         TableSql::Table(t) => t,
     };
 
-    let mut stmt = conn.prepare_cached(
-        "SELECT name, type, dflt_value, hidden FROM pragma_table_xinfo(?1, 'main') ORDER BY cid",
-    )?;
-    let xinfo = stmt
-        .query_map([name], |r| {
-            Ok(XInfo {
-                name: r.get(0)?,
-                sql_type: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                dflt: r.get(2)?,
-                hidden: r.get(3)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let xinfo = facts.columns.remove(name).unwrap_or_default();
     if xinfo.len() != parsed.columns.len() {
         return Err(bad(format!(
             "{} columns parsed, {} reported by SQLite",
@@ -227,9 +319,7 @@ fn build_table(conn: &Connection, row: &SchemaRow, index_rows: &[&SchemaRow]) ->
         });
     }
 
-    let mut fk_count =
-        conn.prepare_cached("SELECT count(DISTINCT id) FROM pragma_foreign_key_list(?1, 'main')")?;
-    let n_fk: usize = fk_count.query_row([name], |r| r.get::<_, i64>(0))? as usize;
+    let n_fk = facts.foreign_keys.get(name).copied().unwrap_or(0);
     if n_fk != parsed.foreign_keys.len() {
         return Err(bad(format!(
             "{} foreign keys parsed, {n_fk} reported by SQLite",
@@ -240,7 +330,8 @@ fn build_table(conn: &Connection, row: &SchemaRow, index_rows: &[&SchemaRow]) ->
     let mut indexes = Vec::with_capacity(index_rows.len());
     for r in index_rows {
         if let Some(sql) = r.sql.as_deref() {
-            indexes.push(build_index(conn, &r.name, sql)?);
+            let keys = facts.index_keys.remove(&r.name).unwrap_or_default();
+            indexes.push(build_index(keys, &r.name, sql)?);
         }
     }
     indexes.sort_by(|a, b| name_order(&a.name, &b.name));
@@ -259,7 +350,8 @@ fn build_table(conn: &Connection, row: &SchemaRow, index_rows: &[&SchemaRow]) ->
     })
 }
 
-fn build_index(conn: &Connection, name: &str, sql: &str) -> Result<Index> {
+/// `keys`: `pragma_index_xinfo`'s key terms, in order.
+fn build_index(keys: Vec<(i64, Option<String>)>, name: &str, sql: &str) -> Result<Index> {
     let bad = |message: String| Error::Inspect {
         kind: "index",
         name: name.to_string(),
@@ -267,14 +359,6 @@ fn build_index(conn: &Connection, name: &str, sql: &str) -> Result<Index> {
     };
     let parsed = parse_index(sql).map_err(bad)?;
     // `cid` says what SQLite made of each term: a column (>= 0) or an expression (-2).
-    let mut stmt = conn.prepare_cached(
-        "SELECT cid, name FROM pragma_index_xinfo(?1, 'main') WHERE key ORDER BY seqno",
-    )?;
-    let keys = stmt
-        .query_map([name], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
     if keys.len() != parsed.terms.len() {
         return Err(bad(format!(
             "{} terms parsed, {} reported by SQLite",

@@ -2,9 +2,9 @@
 //! reference, views after the views they read. One algorithm for both, used wherever objects
 //! are created or dropped (DDL for a whole schema, the diff's change order).
 
-use super::{name_key, Table, View};
+use super::{name_key, Schema, Table, View};
 use crate::sql::{mentioned_names, mentions};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Orders `names` so that each comes after the items it depends on, smallest name first
 /// among the ready ones; a cycle is broken by taking the smallest remaining name. Linear in
@@ -78,6 +78,99 @@ pub(crate) fn views(views: &[View]) -> Vec<usize> {
             .filter(|&j| mentions(&views[i].sql, &views[j].name))
             .collect(),
     })
+}
+
+/// The name keys every view and trigger of `schema` mentions (a trigger's table among
+/// them): what a scratch database must hold for them to be created. `None` if some text
+/// does not lex (then only everything will do).
+pub(crate) fn mentioned_by(schema: &Schema) -> Option<HashSet<String>> {
+    let mut out = HashSet::new();
+    for sql in schema.views.iter().map(|v| &v.sql) {
+        out.extend(mentioned_names(sql)?);
+    }
+    for t in &schema.triggers {
+        out.insert(name_key(&t.table));
+        out.extend(mentioned_names(&t.sql)?);
+    }
+    Some(out)
+}
+
+/// The objects (name keys of tables, views, triggers) a script touching `seeds` may reach
+/// in any of `schemas`, and everything needed to create and re-parse those: the seeds'
+/// foreign-key parents and children; every view and trigger that mentions an object in the
+/// set or sits on one of its tables; every table and view such a view or trigger mentions;
+/// repeated until nothing is added. Names mentioned in `scripts` (an index: its table) are
+/// seeds too. `None` when some text does not lex: then only the whole schema will do.
+pub(crate) fn reach(
+    schemas: &[&Schema],
+    seeds: &HashSet<String>,
+    scripts: &[&str],
+) -> Option<HashSet<String>> {
+    let mut relations: HashSet<String> = HashSet::new();
+    let mut index_table: HashMap<String, String> = HashMap::new();
+    let mut fk_next: HashMap<String, Vec<String>> = HashMap::new();
+    // What each view or trigger mentions (relations only), and who mentions each relation.
+    let mut mentions: HashMap<String, Vec<String>> = HashMap::new();
+    let mut mentioned_by: HashMap<String, Vec<String>> = HashMap::new();
+    for s in schemas {
+        for t in &s.tables {
+            let key = name_key(&t.name);
+            relations.insert(key.clone());
+            for ix in &t.indexes {
+                index_table.insert(name_key(&ix.name), key.clone());
+            }
+            for fk in &t.foreign_keys {
+                let parent = name_key(&fk.ref_table);
+                fk_next.entry(key.clone()).or_default().push(parent.clone());
+                fk_next.entry(parent).or_default().push(key.clone());
+            }
+        }
+        relations.extend(s.views.iter().map(|v| name_key(&v.name)));
+    }
+    for s in schemas {
+        let texts = s
+            .views
+            .iter()
+            .map(|v| (&v.name, &v.sql, None))
+            .chain(s.triggers.iter().map(|t| (&t.name, &t.sql, Some(&t.table))));
+        for (name, sql, on) in texts {
+            let key = name_key(name);
+            let mut words: Vec<String> = mentioned_names(sql)?
+                .into_iter()
+                .filter(|w| relations.contains(w) && *w != key)
+                .collect();
+            words.extend(on.map(|t| name_key(t)));
+            for w in &words {
+                mentioned_by.entry(w.clone()).or_default().push(key.clone());
+            }
+            mentions.entry(key).or_default().extend(words);
+        }
+    }
+    let mut set: HashSet<String> = seeds.clone();
+    for sql in scripts {
+        for w in mentioned_names(sql)? {
+            match index_table.get(&w) {
+                Some(t) => set.insert(t.clone()),
+                None => set.insert(w),
+            };
+        }
+    }
+    let mut queue: Vec<String> = set.iter().cloned().collect();
+    for seed in &queue {
+        for n in fk_next.get(seed).into_iter().flatten() {
+            set.insert(n.clone());
+        }
+    }
+    queue = set.iter().cloned().collect();
+    while let Some(k) = queue.pop() {
+        let next = mentioned_by.get(&k).into_iter().chain(mentions.get(&k));
+        for n in next.flatten() {
+            if set.insert(n.clone()) {
+                queue.push(n.clone());
+            }
+        }
+    }
+    Some(set)
 }
 
 /// `items` cloned in the order given by `order(items)`.

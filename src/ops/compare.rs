@@ -6,9 +6,9 @@ use rusqlite::Connection;
 use super::check_reserved;
 use crate::diff::{self, rename_hints, Change, Described, Renames};
 use crate::error::Result;
-use crate::inspect::inspect;
+use crate::inspect::inspect_live;
 use crate::model::{file, Reserved, Schema};
-use crate::normalize::canonical;
+use crate::normalize::canonical_against;
 
 /// The live database against the model.
 #[derive(Debug, Clone)]
@@ -49,8 +49,9 @@ impl Comparison {
 /// Compares the live database with the declared model. Changes nothing.
 pub fn compare(conn: &Connection, reserved: &Reserved, model: &Schema) -> Result<Comparison> {
     check_reserved(model, reserved)?;
-    let live = inspect(conn, reserved)?;
-    let target = canonical(model, reserved)?;
+    let inspected = inspect_live(conn, reserved)?;
+    let target = canonical_against(model, reserved, Some(&inspected))?;
+    let live = inspected.schema;
     let changes = diff::diff(&live, &target, &Renames::from_hints(model));
     Ok(Comparison {
         hints: rename_hints(&changes),

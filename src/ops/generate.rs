@@ -1,6 +1,7 @@
 //! Generating a migration: diff the live schema against the model, plan up and down, write
 //! both scripts' text, and replay them on a schema-only copy before anything is written.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use rusqlite::Connection;
@@ -9,11 +10,11 @@ use super::compare::{compare, Comparison};
 use crate::diff::{self, slug_for, Change, Described, Renames};
 use crate::error::{Error, Result};
 use crate::inspect::inspect;
-use crate::model::{Reserved, Schema};
+use crate::model::{name_key, order, Reserved, Schema};
 use crate::normalize::{replay, schema_only_copy};
 use crate::plan::{self, PlanOptions};
 use crate::risk::Risk;
-use crate::script::Direction;
+use crate::script::{reaches_whole_schema, Direction};
 
 /// A generated, verified migration (nothing written yet).
 #[derive(Debug, Clone)]
@@ -93,6 +94,13 @@ pub fn generate(
 
 /// Replays `up` then `down` on a schema-only copy: up must reach `target`, down must give
 /// `live` back. Refuses otherwise: a wrong script is never written.
+///
+/// The copy holds what the scripts can reach ([`order::reach`]: the objects that differ or
+/// that the scripts name, their foreign-key parents and children, the views and triggers
+/// around them): everything else is the same in `live` and `target` and untouched by the
+/// scripts, so checking the rest would prove nothing more. A script with an `ALTER TABLE`
+/// that makes SQLite rewrite or re-check other objects (a rename, `DROP COLUMN`) is
+/// replayed on a copy of the whole schema.
 fn verify(
     conn: &Connection,
     reserved: &Reserved,
@@ -101,7 +109,20 @@ fn verify(
     up_sql: &str,
     down_sql: &str,
 ) -> Result<()> {
-    let scratch = schema_only_copy(conn, reserved)?;
+    let only = if reaches_whole_schema(up_sql) || reaches_whole_schema(down_sql) {
+        None
+    } else {
+        order::reach(
+            &[live, target],
+            &differing(live, target),
+            &[up_sql, down_sql],
+        )
+    };
+    let scratch = schema_only_copy(conn, reserved, only.as_ref())?;
+    let parts = only
+        .as_ref()
+        .map(|keep| (part(live, keep), part(target, keep)));
+    let (live, target) = parts.as_ref().map_or((live, target), |(l, t)| (l, t));
     for (direction, sql, expected) in [
         (Direction::Up, up_sql, target),
         (Direction::Down, down_sql, live),
@@ -128,4 +149,64 @@ fn verify(
         }
     }
     Ok(())
+}
+
+/// Name keys of the tables, views and triggers that are not the same in both schemas.
+fn differing(a: &Schema, b: &Schema) -> HashSet<String> {
+    fn index<T>(items: &[T], name: impl Fn(&T) -> &str) -> HashMap<String, &T> {
+        items.iter().map(|i| (name_key(name(i)), i)).collect()
+    }
+    fn unequal<T: PartialEq>(
+        a: &HashMap<String, &T>,
+        b: &HashMap<String, &T>,
+        out: &mut HashSet<String>,
+    ) {
+        for (k, x) in a {
+            if b.get(k) != Some(x) {
+                out.insert(k.clone());
+            }
+        }
+        out.extend(b.keys().filter(|k| !a.contains_key(*k)).cloned());
+    }
+    let mut out = HashSet::new();
+    unequal(
+        &index(&a.tables, |t| &t.name),
+        &index(&b.tables, |t| &t.name),
+        &mut out,
+    );
+    unequal(
+        &index(&a.views, |v| &v.name),
+        &index(&b.views, |v| &v.name),
+        &mut out,
+    );
+    unequal(
+        &index(&a.triggers, |t| &t.name),
+        &index(&b.triggers, |t| &t.name),
+        &mut out,
+    );
+    out
+}
+
+/// The part of `schema` whose tables, views and triggers `keep` names.
+fn part(schema: &Schema, keep: &HashSet<String>) -> Schema {
+    Schema {
+        tables: schema
+            .tables
+            .iter()
+            .filter(|t| keep.contains(&name_key(&t.name)))
+            .cloned()
+            .collect(),
+        views: schema
+            .views
+            .iter()
+            .filter(|v| keep.contains(&name_key(&v.name)))
+            .cloned()
+            .collect(),
+        triggers: schema
+            .triggers
+            .iter()
+            .filter(|t| keep.contains(&name_key(&t.name)))
+            .cloned()
+            .collect(),
+    }
 }

@@ -238,6 +238,33 @@ pub(crate) fn rebuild_source(stmt: &Stmt<'_>) -> Option<String> {
     name_at(t, from?).map(|(n, _)| n)
 }
 
+/// Whether running `sql` may make SQLite re-parse every view and trigger of the schema or
+/// rewrite other objects' text: any `ALTER TABLE` but a plain `ADD [COLUMN]` (a rename, even
+/// of a column, rewrites references; `DROP COLUMN` and the constraint edits re-check the
+/// whole schema). `true` when the script does not split: a verification that cannot tell
+/// must look at everything.
+pub(crate) fn reaches_whole_schema(sql: &str) -> bool {
+    let Some(stmts) = split(sql) else {
+        return true;
+    };
+    stmts.iter().any(|stmt| {
+        let t = &stmt.toks;
+        if !(t.first().is_some_and(|x| x.is("ALTER")) && t.get(1).is_some_and(|x| x.is("TABLE"))) {
+            return false;
+        }
+        let Some((_, i)) = name_at(t, 2) else {
+            return true;
+        };
+        let plain_add = t.get(i).is_some_and(|x| x.is("ADD"))
+            && !t.get(i + 1).is_some_and(|x| {
+                ["CONSTRAINT", "CHECK", "UNIQUE", "PRIMARY", "FOREIGN"]
+                    .iter()
+                    .any(|w| x.is(w))
+            });
+        !plain_add
+    })
+}
+
 fn key(name: &str) -> String {
     name.to_ascii_lowercase()
 }

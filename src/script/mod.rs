@@ -10,7 +10,7 @@ pub(crate) mod header;
 pub(crate) mod kind;
 pub(crate) mod split;
 
-pub(crate) use kind::{classify, rebuild_source, Classified, StatementKind};
+pub(crate) use kind::{classify, reaches_whole_schema, rebuild_source, Classified, StatementKind};
 pub(crate) use split::split;
 
 /// Prefix of the table a rebuild copies the rows into before renaming it back

@@ -278,11 +278,8 @@ fn parse_errors_are_reported() {
         parse::parse_table("CREATE VIRTUAL TABLE v USING fts5(a)"),
         Ok(parse::TableSql::Virtual)
     ));
-    let e = build_index(
-        &db("CREATE TABLE t(a)"),
-        "nope",
-        "CREATE INDEX nope ON t(a)",
-    );
+    // SQLite reports no key terms for an index it does not have.
+    let e = build_index(vec![], "nope", "CREATE INDEX nope ON t(a)");
     match e {
         Err(Error::Inspect { kind, name, .. }) => {
             assert_eq!((kind, name.as_str()), ("index", "nope"))
