@@ -311,7 +311,7 @@ pub(crate) fn replay(conn: &Connection, sql: &str, file: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+mod data_copy_tests {
     use super::*;
 
     fn files_in(dir: &Path) -> Vec<String> {
