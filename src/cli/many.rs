@@ -325,7 +325,7 @@ impl Reads {
     fn error(&self, path: &Path, e: &crate::Error) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         if super::json_mode() {
-            say_data!("{}", super::json::many_line(path, Err(&e.to_string())));
+            say_data!("{}\n", super::json::many_line(path, Err(&e.to_string())));
         } else {
             fail!(
                 "{}: {} {}",
@@ -419,7 +419,7 @@ pub(super) fn status(ctx: &Ctx, targets: &Targets, check: bool) -> Result<ExitCo
                         }
                         let doc = super::json::StatusOut::of(ctx, path, s, None);
                         match serde_json::to_value(doc) {
-                            Ok(v) => say_data!("{}", super::json::many_line(path, Ok(v))),
+                            Ok(v) => say_data!("{}\n", super::json::many_line(path, Ok(v))),
                             Err(e) => reads.error(path, &crate::Error::Io(e.into())),
                         }
                         return;
@@ -506,7 +506,7 @@ pub(super) fn check(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
                         "matches": changes.is_empty(),
                         "changes": super::json::changes(changes),
                     });
-                    say_data!("{}", super::json::many_line(path, Ok(doc)));
+                    say_data!("{}\n", super::json::many_line(path, Ok(doc)));
                 }
                 Ok(changes) if changes.is_empty() => {}
                 Ok(changes) => {
