@@ -354,8 +354,8 @@ pub(super) fn db_version(ctx: &Ctx, targets: &Targets) -> Result<ExitCode> {
             &survey_options(ctx, targets),
             &|conn| crate::db_version(conn, &repo),
             &|path, r| match r {
-                Ok(Some(v)) if super::json_mode() => say!(
-                    "{}",
+                Ok(Some(v)) if super::json_mode() => say_data!(
+                    "{}\n",
                     super::json::many_line(path, Ok(serde_json::json!({ "version": v })))
                 ),
                 Ok(Some(v)) => say!("{}\t{v}", path.display()),
