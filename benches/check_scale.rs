@@ -138,6 +138,15 @@ fn fixture(dir: &Path, n: usize, dbm_made: bool, dbm: &str) -> Fixture {
     }
 }
 
+/// The fixtures' folder, deleted on drop unless kept.
+struct Kept((Option<tempfile::TempDir>, PathBuf));
+
+impl Kept {
+    fn path(&self) -> &Path {
+        &self.0 .1
+    }
+}
+
 fn median_run(reps: usize, mut f: impl FnMut() -> (Duration, u64)) -> (Duration, u64) {
     let mut times = vec![];
     let mut rss = 0;
@@ -169,6 +178,15 @@ fn main() {
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &sizes {
         let dir = tempfile::tempdir().expect("tempdir");
+        // For profiling: `DBM_BENCH_KEEP=1` leaves the fixtures behind and says where.
+        let dir = Kept(if std::env::var_os("DBM_BENCH_KEEP").is_some() {
+            let kept = dir.keep();
+            eprintln!("fixtures kept in {}", kept.display());
+            (None, kept)
+        } else {
+            let path = dir.path().to_path_buf();
+            (Some(dir), path)
+        });
         for dbm_made in [true, false] {
             let f = fixture(dir.path(), n, dbm_made, &dbm);
             let db = f.db.display().to_string();

@@ -99,8 +99,10 @@ pub fn generate(
 /// that the scripts name, their foreign-key parents and children, the views and triggers
 /// around them): everything else is the same in `live` and `target` and untouched by the
 /// scripts, so checking the rest would prove nothing more. A script with an `ALTER TABLE`
-/// that makes SQLite rewrite or re-check other objects (a rename, `DROP COLUMN`) is
-/// replayed on a copy of the whole schema.
+/// that makes SQLite rewrite or re-check other objects (a rename, `DROP COLUMN`) also gets
+/// every view and trigger: the rewrite reaches only objects that name the table (in the
+/// reach already), the re-check every view and trigger. The whole schema is copied only
+/// when some text does not lex.
 fn verify(
     conn: &Connection,
     reserved: &Reserved,
@@ -109,15 +111,24 @@ fn verify(
     up_sql: &str,
     down_sql: &str,
 ) -> Result<()> {
-    let only = if reaches_whole_schema(up_sql) || reaches_whole_schema(down_sql) {
-        None
-    } else {
-        order::reach(
-            &[live, target],
-            &differing(live, target),
-            &[up_sql, down_sql],
-        )
-    };
+    let mut seeds = differing(live, target);
+    if reaches_whole_schema(up_sql) || reaches_whole_schema(down_sql) {
+        // After such an ALTER SQLite re-parses every view and trigger (tables and indexes
+        // parse as they did when loaded) and refuses if one no longer resolves: they, and
+        // what they read, come along; the other tables cannot change the outcome.
+        seeds.extend(
+            [live, target]
+                .iter()
+                .flat_map(|s| {
+                    s.views
+                        .iter()
+                        .map(|v| &v.name)
+                        .chain(s.triggers.iter().map(|t| &t.name))
+                })
+                .map(|n| name_key(n)),
+        );
+    }
+    let only = order::reach(&[live, target], &seeds, &[up_sql, down_sql]);
     let scratch = schema_only_copy(conn, reserved, only.as_ref())?;
     let parts = only
         .as_ref()
@@ -208,5 +219,66 @@ fn part(schema: &Schema, keep: &HashSet<String>) -> Schema {
             .filter(|t| keep.contains(&name_key(&t.name)))
             .cloned()
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db(sql: &str) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(sql).unwrap();
+        conn
+    }
+
+    fn model(sql: &str) -> Schema {
+        inspect(&db(sql), &Reserved::default()).unwrap()
+    }
+
+    /// SQLite refuses a `DROP COLUMN` while any view, even one on other tables, no longer
+    /// resolves: the scoped verification holds every view, so it refuses too instead of
+    /// writing a script that cannot run.
+    #[test]
+    fn drop_column_verification_still_sees_a_broken_view_elsewhere() {
+        let live = "CREATE TABLE a (x INTEGER, y TEXT); CREATE TABLE b (p INTEGER);
+                    CREATE VIEW v AS SELECT * FROM gone;";
+        let target = "CREATE TABLE a (x INTEGER); CREATE TABLE b (p INTEGER);
+                      CREATE VIEW v AS SELECT * FROM gone;";
+        let err = generate(
+            &db(live),
+            &Reserved::default(),
+            &model(target),
+            1,
+            &PlanOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::VerifyFailed { message, .. } if message.contains("view v")),
+            "{err}"
+        );
+    }
+
+    /// The same change verifies once the view resolves, whatever else the schema holds.
+    #[test]
+    fn drop_column_verifies_next_to_unrelated_tables_and_views() {
+        let live = "CREATE TABLE a (x INTEGER, y TEXT); CREATE TABLE b (p INTEGER);
+                    CREATE TABLE c (id INTEGER PRIMARY KEY, a_x INTEGER REFERENCES a (x));
+                    CREATE VIEW v AS SELECT p FROM b;
+                    CREATE TRIGGER tr AFTER INSERT ON b BEGIN SELECT 1; END;";
+        let target = "CREATE TABLE a (x INTEGER); CREATE TABLE b (p INTEGER);
+                      CREATE TABLE c (id INTEGER PRIMARY KEY, a_x INTEGER REFERENCES a (x));
+                      CREATE VIEW v AS SELECT p FROM b;
+                      CREATE TRIGGER tr AFTER INSERT ON b BEGIN SELECT 1; END;";
+        let m = generate(
+            &db(live),
+            &Reserved::default(),
+            &model(target),
+            1,
+            &PlanOptions::default(),
+        )
+        .unwrap()
+        .expect("a change");
+        assert!(m.up_sql.contains("DROP COLUMN"), "{}", m.up_sql);
     }
 }
