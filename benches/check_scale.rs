@@ -11,6 +11,8 @@
 //! model's own DDL (as `dbm migrate` from empty leaves it), and `hand-made`, the same
 //! schema written by hand (so no stored text matches dbm's rendering and every table takes
 //! the round trip through scratch SQLite). Peak RSS from `/usr/bin/time -f %M`.
+//! Every run has the check cache off (`DBM_CACHE_DIR=`) except `cached check`: the same
+//! check after one run filled the cache.
 
 #[path = "util/mod.rs"]
 mod util;
@@ -45,10 +47,16 @@ fn hand_ddl(n: usize) -> String {
 }
 
 /// One run of `cmd`: wall time and peak RSS in kB; `ok` says which exit codes are fine.
+/// dbm's check cache is off unless `cache` names its folder.
 fn run(cmd: &[&str], ok: &[i32]) -> (Duration, u64) {
+    run_cached(cmd, ok, None)
+}
+
+fn run_cached(cmd: &[&str], ok: &[i32], cache: Option<&Path>) -> (Duration, u64) {
     let rss_file = std::env::temp_dir().join(format!("check_scale_rss_{}", std::process::id()));
     let t = Instant::now();
     let out = Command::new("/usr/bin/time")
+        .env("DBM_CACHE_DIR", cache.unwrap_or(Path::new("")))
         .args(["-f", "%M", "-o"])
         .arg(&rss_file)
         .args(cmd)
@@ -173,9 +181,10 @@ fn main() {
     println!("check_scale: whole process, median of {reps}, dbm = {dbm}\n");
     println!(
         "| N | database | `.schema` ms | `check` ms | check / .schema | RSS kB .schema | RSS kB check | \
+         cached `check` ms | cached / .schema | RSS kB cached | \
          ALTER ms | `migrate` ms | migrate / ALTER | RSS kB migrate |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &sizes {
         let dir = tempfile::tempdir().expect("tempdir");
         // For profiling: `DBM_BENCH_KEEP=1` leaves the fixtures behind and says where.
@@ -204,6 +213,15 @@ fn main() {
                 "check",
             ];
             let (check_t, check_rss) = median_run(reps, || run(&check, &[0]));
+            // The same check answered from the cache its first run fills.
+            let cache = dir.path().join(format!("cache-{dbm_made}"));
+            run_cached(&check, &[0], Some(&cache));
+            assert!(
+                cache.read_dir().is_ok_and(|mut d| d.next().is_some()),
+                "cache not filled"
+            );
+            let (cached_t, cached_rss) =
+                median_run(reps, || run_cached(&check, &[0], Some(&cache)));
             let (mut alter_t, mut migrate_t, mut migrate_rss) = (Duration::ZERO, Duration::ZERO, 0);
             if dbm_made {
                 let copy = dir.path().join("copy.db");
@@ -249,11 +267,14 @@ fn main() {
                 "- | - | - | -".to_string()
             };
             println!(
-                "| {n} | {} | {:.1} | {:.1} | {:.2} | {schema_rss} | {check_rss} | {cells} |",
+                "| {n} | {} | {:.1} | {:.1} | {:.2} | {schema_rss} | {check_rss} | {:.1} | {:.2} | \
+                 {cached_rss} | {cells} |",
                 if dbm_made { "dbm-made" } else { "hand-made" },
                 ms(schema_t),
                 ms(check_t),
                 check_t.as_secs_f64() / schema_t.as_secs_f64(),
+                ms(cached_t),
+                cached_t.as_secs_f64() / schema_t.as_secs_f64(),
             );
         }
     }

@@ -56,6 +56,7 @@ macro_rules! fail {
 }
 
 mod args;
+mod cache;
 mod change;
 mod config;
 mod json;
@@ -122,6 +123,13 @@ static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new
 
 fn quiet() -> bool {
     QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// `--verbose`: set once, before the command runs.
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn verbose() -> bool {
+    VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// `--json`: set once, before the command runs.
@@ -263,6 +271,7 @@ fn execute(cli: Cli, model: Option<Schema>) -> Result<ExitCode> {
     // notes and hints say is in it.
     QUIET.store(cli.quiet || cli.json, std::sync::atomic::Ordering::Relaxed);
     JSON.store(cli.json, std::sync::atomic::Ordering::Relaxed);
+    VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
     if cli.json {
         json::supported(&cli.command)?;
     }

@@ -2,7 +2,8 @@
 //! the round-trip test, lint.
 
 use super::args::{parse_version, Cli, DenyRisk, Shell};
-use super::{json, json_mode, style, Ctx};
+use super::cache::CheckCache;
+use super::{json, json_mode, style, verbose, Ctx};
 use crate::model::file as model_file;
 use crate::{Drift, Repository, Risk, TestEvent};
 use anyhow::Result;
@@ -76,12 +77,73 @@ pub(super) fn create_model(ctx: &Ctx) -> Result<ExitCode> {
 }
 
 pub(super) fn diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
-    let model = ctx.model()?;
-    let conn = ctx.open_db(false)?;
     let reserved = reserved(ctx);
+    // The cache key and the comparison read one snapshot of the database. A database that
+    // cannot be opened here is reported below, after the model (the order without a cache).
+    let opened = ctx.open_db(false).ok().and_then(|conn| {
+        conn.execute_batch("BEGIN DEFERRED").ok()?;
+        let cache = CheckCache::new(ctx, &conn, &reserved);
+        Some((conn, cache))
+    });
+    let (conn, cache) = match opened {
+        Some((conn, cache)) => (Some(conn), cache),
+        None => (None, None),
+    };
+    if let Some(cache) = cache.as_ref().filter(|c| c.hit()) {
+        if verbose() {
+            fail!("answered from the cache ({})", cache.path().display());
+        }
+        let matched = crate::Comparison {
+            live: crate::Schema::default(),
+            target: crate::Schema::default(),
+            hints: Vec::new(),
+            changes: Vec::new(),
+        };
+        return report(
+            ctx,
+            None,
+            &reserved,
+            &matched.target,
+            &matched,
+            check,
+            with_sql,
+        );
+    }
+    let model = ctx.model()?;
+    let conn = match conn {
+        Some(conn) => conn,
+        None => ctx.open_db(false)?,
+    };
     let cmp = crate::compare(&conn, &reserved, &model)?;
+    if let Some(cache) = &cache {
+        if cmp.is_empty() && cmp.hints.is_empty() && model.missing_parents().is_empty() {
+            cache.store();
+        }
+    }
+    if !conn.is_autocommit() {
+        conn.execute_batch("COMMIT")?;
+    }
+    report(ctx, Some(&conn), &reserved, &model, &cmp, check, with_sql)
+}
+
+/// Prints a comparison (`conn` is `None` for a match answered from the cache, which needs
+/// no up script).
+fn report(
+    ctx: &Ctx,
+    conn: Option<&rusqlite::Connection>,
+    reserved: &crate::Reserved,
+    model: &crate::Schema,
+    cmp: &crate::Comparison,
+    check: bool,
+    with_sql: bool,
+) -> Result<ExitCode> {
+    // Only a difference has an up script to show, so a cached match needs no connection.
+    let up_sql = || match conn {
+        Some(conn) if !cmp.is_empty() => next_up_sql(ctx, conn, reserved, model),
+        _ => Ok(None),
+    };
     if json_mode() {
-        return diff_json(ctx, &conn, &reserved, &model, &cmp, check, with_sql);
+        return diff_json(ctx, cmp, check, with_sql.then(up_sql).transpose()?);
     }
     if cmp.is_empty() {
         if !check {
@@ -109,9 +171,9 @@ pub(super) fn diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     say!();
-    say_part!("{}", style::unified_diff(&model_diff(ctx, &cmp)));
+    say_part!("{}", style::unified_diff(&model_diff(ctx, cmp)));
     if with_sql {
-        if let Some(up_sql) = next_up_sql(ctx, &conn, &reserved, &model)? {
+        if let Some(up_sql) = up_sql()? {
             say!();
             say_data!("{up_sql}");
         }
@@ -119,23 +181,14 @@ pub(super) fn diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `diff --json` / `check --json`: the same comparison as one document.
+/// `diff --json` / `check --json`: the same comparison as one document (`up_sql` is
+/// `Some` when asked for).
 fn diff_json(
     ctx: &Ctx,
-    conn: &rusqlite::Connection,
-    reserved: &crate::Reserved,
-    model: &crate::Schema,
     cmp: &crate::Comparison,
     check: bool,
-    with_sql: bool,
+    up_sql: Option<Option<String>>,
 ) -> Result<ExitCode> {
-    let up_sql = if with_sql && !cmp.is_empty() {
-        Some(next_up_sql(ctx, conn, reserved, model)?)
-    } else if with_sql {
-        Some(None)
-    } else {
-        None
-    };
     json::print(&json::Diff {
         database: ctx.db_path().display().to_string(),
         matches: cmp.is_empty(),

@@ -46,6 +46,9 @@ pub fn scenario_files() -> Vec<PathBuf> {
 /// A temporary project folder.
 pub struct Project {
     pub dir: tempfile::TempDir,
+    /// `DBM_CACHE_DIR` of every run: the check cache stays out of the user's home and out
+    /// of the project folder (whose contents some tests assert).
+    pub cache: tempfile::TempDir,
 }
 
 impl Project {
@@ -53,6 +56,10 @@ impl Project {
         Project {
             dir: tempfile::Builder::new()
                 .prefix("dbm-test-")
+                .tempdir()
+                .expect("tempdir"),
+            cache: tempfile::Builder::new()
+                .prefix("dbm-cache-")
                 .tempdir()
                 .expect("tempdir"),
         }
@@ -82,6 +89,7 @@ impl Project {
             .expect("dbm binary")
             .current_dir(self.dir.path())
             .env_remove("DATABASE_URL")
+            .env("DBM_CACHE_DIR", self.cache.path())
             // Outputs compared byte for byte must not depend on the shell's colour settings.
             .env_remove("CLICOLOR_FORCE")
             .args(args)
