@@ -29,6 +29,9 @@ const FORMAT: &str = "dbm check cache 1";
 pub(super) struct CheckCache {
     file: PathBuf,
     key: String,
+    /// The model file's text the key covers: a miss parses these bytes, not a second read
+    /// that an edit in between could make differ from the key.
+    model_text: Option<String>,
 }
 
 impl CheckCache {
@@ -52,11 +55,14 @@ impl CheckCache {
             .duration_since(std::time::UNIX_EPOCH)
             .ok()?;
         part(format!("{} {}", exe.len(), mtime.as_nanos()).as_bytes());
+        let mut model_text = None;
         match (&ctx.model, &ctx.settings.model) {
             (Some(model), _) => part(format!("rust {model:?}").as_bytes()),
             (None, ModelSource::File(p)) => {
                 part(p.as_os_str().as_encoded_bytes());
-                part(&std::fs::read(p).ok()?);
+                let text = std::fs::read_to_string(p).ok()?;
+                part(text.as_bytes());
+                model_text = Some(text);
             }
             (None, ModelSource::Command(_)) => return None,
         }
@@ -83,6 +89,7 @@ impl CheckCache {
         Some(CheckCache {
             file: dir.join(format!("check-{}", &name[..32])),
             key,
+            model_text,
         })
     }
 
@@ -106,6 +113,11 @@ impl CheckCache {
                 let _ = tmp.persist(&self.file);
             }
         }
+    }
+
+    /// The model file's text as hashed into the key (`None` for a model declared in Rust).
+    pub(super) fn model_text(&self) -> Option<&str> {
+        self.model_text.as_deref()
     }
 
     /// The entry's path (for `--verbose`).

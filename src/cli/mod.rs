@@ -548,6 +548,17 @@ impl Ctx {
         Ok(model)
     }
 
+    /// The model file's model from `text` already read from it, its warnings said.
+    fn model_from_text(&self, text: &str) -> Result<Schema> {
+        let file = match &self.settings.model {
+            ModelSource::File(p) => p.display().to_string(),
+            ModelSource::Command(_) => String::new(),
+        };
+        let model = model_file::parse(text, &file)?;
+        warn_missing_parents(&model);
+        Ok(model)
+    }
+
     fn load_model(&self) -> Result<Schema> {
         if let Some(m) = &self.model {
             return Ok(m.clone());

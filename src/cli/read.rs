@@ -109,7 +109,10 @@ pub(super) fn diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
             with_sql,
         );
     }
-    let model = ctx.model()?;
+    let model = match cache.as_ref().and_then(CheckCache::model_text) {
+        Some(text) => ctx.model_from_text(text)?,
+        None => ctx.model()?,
+    };
     let conn = match conn {
         Some(conn) => conn,
         None => ctx.open_db(false)?,
