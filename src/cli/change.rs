@@ -115,7 +115,6 @@ pub(super) fn migrate(
     if stop.load(Ordering::SeqCst) {
         return Err(anyhow!(Error::Interrupted));
     }
-    let migration = migration.clone();
     let applied = draft.apply(&mut conn, &repo, &opts);
     Render::clear(&render);
     let done = match applied {
@@ -140,7 +139,7 @@ pub(super) fn migrate(
             applied: done.is_some(),
             migration: done
                 .as_ref()
-                .map(|d| json::NewVersion::new(ctx, &migration, &d.files, false)),
+                .map(|d| json::NewVersion::new(ctx, &d.migration, &d.files, false)),
         })
         .map(|()| ExitCode::SUCCESS);
     }
