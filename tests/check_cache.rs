@@ -160,9 +160,8 @@ fn an_empty_cache_dir_turns_the_cache_off() {
     let p = blog_project();
     let off = p.path("off");
     for _ in 0..2 {
-        let out = assert_cmd::Command::cargo_bin("dbm")
-            .unwrap()
-            .current_dir(p.dir.path())
+        let out = p
+            .command()
             .env("DBM_CACHE_DIR", "")
             .env("HOME", &off)
             .env("XDG_CACHE_HOME", &off)
@@ -183,9 +182,8 @@ fn an_empty_cache_dir_turns_the_cache_off() {
 fn xdg_cache_home_is_the_default_place() {
     let p = blog_project();
     let xdg = p.path("xdg");
-    let out = assert_cmd::Command::cargo_bin("dbm")
-        .unwrap()
-        .current_dir(p.dir.path())
+    let out = p
+        .command()
         .env_remove("DBM_CACHE_DIR")
         .env("XDG_CACHE_HOME", &xdg)
         .args(["--database", "app.db", "--model", "m2.toml", "check"])

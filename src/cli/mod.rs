@@ -543,28 +543,25 @@ impl Ctx {
 
     /// The model, its warnings said on stderr.
     fn model(&self) -> Result<Schema> {
-        let model = self.load_model()?;
+        self.model_read(None)
+    }
+
+    /// [`Ctx::model`], parsing `text` when the caller has read the model file already.
+    fn model_read(&self, text: Option<&str>) -> Result<Schema> {
+        let model = self.load_model(text)?;
         warn_missing_parents(&model);
         Ok(model)
     }
 
-    /// The model file's model from `text` already read from it, its warnings said.
-    fn model_from_text(&self, text: &str) -> Result<Schema> {
-        let file = match &self.settings.model {
-            ModelSource::File(p) => p.display().to_string(),
-            ModelSource::Command(_) => String::new(),
-        };
-        let model = model_file::parse(text, &file)?;
-        warn_missing_parents(&model);
-        Ok(model)
-    }
-
-    fn load_model(&self) -> Result<Schema> {
+    fn load_model(&self, text: Option<&str>) -> Result<Schema> {
         if let Some(m) = &self.model {
             return Ok(m.clone());
         }
         match &self.settings.model {
             ModelSource::File(p) => {
+                if let Some(text) = text {
+                    return Ok(model_file::parse(text, &p.display().to_string())?);
+                }
                 if !p.exists() {
                     bail!(
                         "model file {} not found (set `model` in dbm.toml or pass --model)",

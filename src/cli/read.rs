@@ -85,10 +85,8 @@ pub(super) fn diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
         let cache = CheckCache::new(ctx, &conn, &reserved);
         Some((conn, cache))
     });
-    let (conn, cache) = match opened {
-        Some((conn, cache)) => (Some(conn), cache),
-        None => (None, None),
-    };
+    let (conn, cache) = opened.unzip();
+    let cache = cache.flatten();
     if let Some(cache) = cache.as_ref().filter(|c| c.hit()) {
         if verbose() {
             fail!("answered from the cache ({})", cache.path().display());
@@ -109,10 +107,7 @@ pub(super) fn diff(ctx: &Ctx, check: bool, with_sql: bool) -> Result<ExitCode> {
             with_sql,
         );
     }
-    let model = match cache.as_ref().and_then(CheckCache::model_text) {
-        Some(text) => ctx.model_from_text(text)?,
-        None => ctx.model()?,
-    };
+    let model = ctx.model_read(cache.as_ref().and_then(CheckCache::model_text))?;
     let conn = match conn {
         Some(conn) => conn,
         None => ctx.open_db(false)?,

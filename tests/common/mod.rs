@@ -85,16 +85,18 @@ impl Project {
         self.dbm_raw(&all)
     }
     pub fn dbm_raw(&self, args: &[&str]) -> Output {
-        assert_cmd::Command::cargo_bin("dbm")
-            .expect("dbm binary")
-            .current_dir(self.dir.path())
+        self.command().args(args).output().expect("run dbm")
+    }
+    /// The `dbm` command every run here starts from, in the project folder, for a test
+    /// that sets more of its environment.
+    pub fn command(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("dbm").expect("dbm binary");
+        cmd.current_dir(self.dir.path())
             .env_remove("DATABASE_URL")
             .env("DBM_CACHE_DIR", self.cache.path())
             // Outputs compared byte for byte must not depend on the shell's colour settings.
-            .env_remove("CLICOLOR_FORCE")
-            .args(args)
-            .output()
-            .expect("run dbm")
+            .env_remove("CLICOLOR_FORCE");
+        cmd
     }
     /// Runs dbm and asserts success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
