@@ -8,7 +8,8 @@
 //! - `from empty`: `dbm::upgrade` from version 0 (one transaction per version, with the
 //!   control/history rows and the foreign-key check) against the same N scripts run by
 //!   `sqlite3_exec`, each in its own `BEGIN` .. `COMMIT`, on a fresh file; and the same with
-//!   `ApplyOptions::single_transaction` (one COMMIT in all).
+//!   `ApplyOptions::single_transaction` (one COMMIT in all). A second baseline adds to each
+//!   version's transaction the two rows dbm writes (control row, history row).
 //!
 //! `cargo bench --bench history` (`DBM_BENCH_VERSIONS=500`, `DBM_BENCH_REPS=5`).
 
@@ -100,7 +101,21 @@ fn main() {
         single_transaction: true,
         ..opts.clone()
     };
-    let (mut base, mut each, mut one) = (vec![], vec![], vec![]);
+    // The same scripts plus the two rows dbm's protocol writes per version (the control
+    // row's move, a history row), on a database put under version control: the writes
+    // the baseline does not make, so what is left above it is dbm's own work.
+    let rows: Vec<CString> = (1..=n)
+        .map(|i| {
+            CString::new(format!(
+                "UPDATE migrate_version SET version = {i} WHERE repository_id = 'bench';\n\
+                 INSERT INTO migrate_history (repository_id, version, direction, checksum, applied_at, duration_ms, down_checksum) \
+                 VALUES ('bench', {i}, 'up', '{:064}', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 0, '{:064}');",
+                i, i
+            ))
+            .unwrap()
+        })
+        .collect();
+    let (mut base, mut each, mut one, mut rowed) = (vec![], vec![], vec![], vec![]);
     for _ in 0..reps {
         let c = fresh(root, "base.db");
         let t = Instant::now();
@@ -111,6 +126,17 @@ fn main() {
         }
         base.push(t.elapsed());
         assert_eq!(tables(&c), n as i64);
+        let c = fresh(root, "rows.db");
+        dbm::version_control(&c, &repo, 0).unwrap();
+        let t = Instant::now();
+        for (s, r) in scripts.iter().zip(&rows) {
+            c.execute_batch("BEGIN").unwrap();
+            exec(&c, s);
+            exec(&c, r);
+            c.execute_batch("COMMIT").unwrap();
+        }
+        rowed.push(t.elapsed());
+        assert_eq!(dbm::db_version(&c, &repo).unwrap(), Some(n as u64));
         for (runs, opts, name) in [(&mut each, &opts, "each.db"), (&mut one, &single, "one.db")] {
             let mut c = fresh(root, name);
             dbm::version_control(&c, &repo, 0).unwrap();
@@ -121,7 +147,7 @@ fn main() {
             assert_eq!(tables(&c), n as i64);
         }
     }
-    let (base, each, one) = (median(base), median(each), median(one));
+    let (base, each, one, rowed) = (median(base), median(each), median(one), median(rowed));
 
     // The no-op on the database the last upgrade left at version n.
     let db = root.join("each.db");
@@ -160,7 +186,13 @@ fn main() {
         f(each) / f(base)
     );
     println!(
-        "| {n} versions from empty, single_transaction | same | {:.1} | {:.1} | {:.2} |",
+        "| {n} versions from empty | the same plus the control and history rows | {:.1} | {:.1} | {:.2} |",
+        f(rowed),
+        f(each),
+        f(each) / f(rowed)
+    );
+    println!(
+        "| {n} versions from empty, single_transaction | sqlite3_exec, one transaction per version | {:.1} | {:.1} | {:.2} |",
         f(base),
         f(one),
         f(one) / f(base)

@@ -69,6 +69,10 @@ fn has_down_checksum(conn: &Connection) -> Result<bool> {
 
 /// Creates the history table, or adds `down_checksum` to one made before that column was.
 fn ensure_history(conn: &Connection) -> Result<()> {
+    // Every step calls this: the common case (all there) is one lookup.
+    if has_down_checksum(conn)? {
+        return Ok(());
+    }
     conn.execute_batch(&history_ddl())?;
     if !has_down_checksum(conn)? {
         conn.execute_batch(&format!(

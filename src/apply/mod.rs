@@ -21,6 +21,7 @@
 
 pub(crate) mod backup;
 pub(crate) mod control;
+mod fk_scope;
 pub(crate) mod interrupted;
 mod offline;
 pub(crate) mod step;
@@ -46,7 +47,7 @@ use crate::error::{Error, LockHolder, Result};
 use crate::progress::{Progress, Watch};
 use crate::repository::{checksum, Repository, VersionFiles};
 use crate::script::Direction;
-use control::{current_version, modified, modified_down};
+use control::{current_version, modified, modified_down, not_controlled};
 use step::Attempt;
 
 /// Options of [`upgrade`] and [`downgrade`].
@@ -426,12 +427,13 @@ fn run(
             Err(e) => return Err(stop(report, e)),
         }
     }
+    // Each step re-reads the version under the write lock and says what it found, so a
+    // concurrent migrator's move is seen without a read of its own per version.
+    let mut cur = match current_version(conn, repo) {
+        Ok(v) => v,
+        Err(e) => return Err(stop(report, e)),
+    };
     loop {
-        // Re-read each time: a concurrent migrator may have moved the database on.
-        let cur = match current_version(conn, repo) {
-            Ok(v) => v,
-            Err(e) => return Err(stop(report, e)),
-        };
         if (up && cur >= target) || (!up && cur <= target) {
             return Ok(report);
         }
@@ -450,8 +452,12 @@ fn run(
             ));
         };
         match step::run(conn, &step, wait, &mut || Ok(())) {
-            Ok(Attempt::Applied { .. }) => report.steps.push((from, to)),
-            Ok(Attempt::Stale { .. }) => {}
+            Ok(Attempt::Applied { .. }) => {
+                report.steps.push((from, to));
+                cur = to;
+            }
+            Ok(Attempt::Stale { found: Some(v) }) => cur = v,
+            Ok(Attempt::Stale { found: None }) => return Err(stop(report, not_controlled(repo))),
             Err(e) => return Err(stop(report, e)),
         }
     }

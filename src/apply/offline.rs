@@ -105,7 +105,7 @@ pub(crate) fn offline_sql(
         out.push_str(if terminated { "\n" } else { "\n;\n" });
         out.push_str(&format!(
             "INSERT INTO {guard} (no_fk_violations) SELECT count(*) = 0 FROM pragma_foreign_key_check AS v WHERE {};\n",
-            super::step::PARENT_EXISTS
+            super::fk_scope::PARENT_EXISTS
         ));
         out.push_str(&format!(
             "UPDATE {control} SET version = {b} WHERE repository_id = {repo_id};\n"

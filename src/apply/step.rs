@@ -3,16 +3,19 @@
 //! script, `foreign_key_check`, control row and history row, the caller's `before_commit`,
 //! COMMIT. Any error leaves the database as it was.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::hooks::{AuthContext, Authorization};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::control::{db_version, not_controlled, record_step};
+use super::fk_scope::{
+    foreign_key_violations, schema_version, violations_in, Scope, Tables, Touched,
+};
 use crate::error::{is_busy, is_environment, Error, LockHolder, Result};
 use crate::exec::run_script_watched;
 use crate::progress::{ProgressEvent, Watch};
@@ -64,6 +67,8 @@ pub(crate) struct Wait {
     stop: Option<Arc<AtomicBool>>,
     /// Filled by the authorizer [`ConnGuard`] installs.
     touched: Arc<Mutex<Touched>>,
+    /// The run's index of the schema's tables, for the scoped foreign-key check.
+    tables: Arc<Mutex<Tables>>,
     /// The run's observer and stop flag, behind the progress handler [`ConnGuard`] installs.
     pub watch: Option<Arc<Watch>>,
 }
@@ -75,6 +80,7 @@ impl Wait {
             waited: Arc::default(),
             stop: None,
             touched: Arc::default(),
+            tables: Arc::default(),
             watch: None,
         }
     }
@@ -202,69 +208,6 @@ impl Drop for ConnGuard<'_> {
             self.busy_ms.clamp(0, i32::MAX as i64) as u64,
         ));
     }
-}
-
-/// The tables a script may write, as SQLite's authorizer reports them while it prepares the
-/// script's statements (trigger bodies included: they are compiled into the statement that
-/// fires them), so that `foreign_key_check` can be scoped to them and their children.
-///
-/// Scoping is sound only when table names keep meaning the same table through the script:
-/// rows change only in the tables named (INSERT/UPDATE/DELETE, also for REPLACE's deletes),
-/// a table's foreign keys change only by CREATE TABLE, a parent's keys only by CREATE INDEX
-/// on it. Anything else (DROP TABLE/INDEX, ALTER TABLE, which may rename, pragmas, other
-/// schemas, virtual tables, actions this list does not know) makes the whole database the
-/// scope, as before.
-#[derive(Debug, Default)]
-pub(crate) struct Touched {
-    recording: bool,
-    everything: bool,
-    /// ASCII-lowercased names (SQLite matches table names ASCII case-insensitively).
-    tables: HashSet<String>,
-    /// The name last inserted into `tables`.
-    last: String,
-}
-
-impl Touched {
-    fn note(&mut self, ctx: &AuthContext<'_>) {
-        if !self.recording || self.everything {
-            return;
-        }
-        if ctx.database_name.is_some_and(|d| d != "main") {
-            self.everything = true;
-            return;
-        }
-        match ctx.action {
-            AuthAction::Insert { table_name }
-            | AuthAction::Update { table_name, .. }
-            | AuthAction::Delete { table_name }
-            | AuthAction::CreateTable { table_name }
-            | AuthAction::CreateIndex { table_name, .. } => {
-                // A data script names the same table statement after statement.
-                if !self.last.eq_ignore_ascii_case(table_name) {
-                    self.last = table_name.to_ascii_lowercase();
-                    self.tables.insert(self.last.clone());
-                }
-            }
-            AuthAction::Read { .. }
-            | AuthAction::Select
-            | AuthAction::Function { .. }
-            | AuthAction::Recursive
-            | AuthAction::Savepoint { .. }
-            | AuthAction::Transaction { .. }
-            | AuthAction::CreateView { .. }
-            | AuthAction::DropView { .. }
-            | AuthAction::CreateTrigger { .. }
-            | AuthAction::DropTrigger { .. } => {}
-            _ => self.everything = true,
-        }
-    }
-}
-
-/// What to check after a script: every table, or these (lowercased) names.
-#[derive(Debug, Clone)]
-enum Scope {
-    Everything,
-    Tables(HashSet<String>),
 }
 
 /// Switches foreign keys off for the guard's life (the pragma is a no-op inside a
@@ -431,9 +374,11 @@ fn attempt(
 /// it finds violations is the script rolled back to a savepoint, the tables named counted
 /// as they were, and the script run again.
 fn run_script_checking_foreign_keys(tx: &Connection, step: &Step<'_>, wait: &Wait) -> Result<()> {
+    let before = schema_version(tx)?;
+    let check = |scope: &Scope| foreign_key_violations(tx, scope, &wait.tables, before);
     tx.execute_batch("SAVEPOINT dbm_script")?;
     let scope = run_recording(tx, step, wait)?;
-    let after = foreign_key_violations(tx, &scope)?;
+    let after = check(&scope)?;
     if !after.is_empty() {
         tx.execute_batch("ROLLBACK TO dbm_script")?;
         let before = after
@@ -452,7 +397,7 @@ fn run_script_checking_foreign_keys(tx: &Connection, step: &Step<'_>, wait: &Wai
         let violations = introduced(after);
         if violations.is_empty() {
             let scope = run_recording(tx, step, wait)?;
-            let violations = introduced(foreign_key_violations(tx, &scope)?);
+            let violations = introduced(check(&scope)?);
             if !violations.is_empty() {
                 return Err(Error::ForeignKeys {
                     file: step.file.to_path_buf(),
@@ -470,114 +415,17 @@ fn run_script_checking_foreign_keys(tx: &Connection, step: &Step<'_>, wait: &Wai
     Ok(())
 }
 
-/// The violations `pragma_foreign_key_check` reports whose parent table exists. A foreign
-/// key to a missing table is a schema fact the model warns about, not a row problem: no row
-/// can satisfy it, so the downgrade of a step that repaired one (pointed it at an existing
-/// table) must not be refused for restoring it with rows in place.
-pub(super) const PARENT_EXISTS: &str = "EXISTS (SELECT 1 FROM sqlite_schema AS s WHERE s.type = 'table' AND s.name = v.parent COLLATE NOCASE)";
-
 /// Runs the script with the authorizer recording, and returns what it may have written.
 fn run_recording(tx: &Connection, step: &Step<'_>, wait: &Wait) -> Result<Scope> {
-    let set = |on: bool| -> Option<Scope> {
-        let mut t = wait.touched.lock().ok()?;
-        t.recording = on;
-        let scope = if t.everything {
-            Scope::Everything
-        } else {
-            Scope::Tables(std::mem::take(&mut t.tables))
-        };
-        t.last.clear();
-        t.everything = false;
-        Some(scope)
-    };
-    set(true);
+    if let Ok(mut t) = wait.touched.lock() {
+        t.start();
+    }
     let ran = run_script_watched(tx, step.sql, step.file, wait.watch.as_deref());
-    let scope = set(false).unwrap_or(Scope::Everything);
+    let scope = wait
+        .touched
+        .lock()
+        .map_or(Scope::Everything, |mut t| t.finish());
     ran.map(|()| scope)
-}
-
-/// Rows of `table` that violate its foreign keys (0 for a table that does not exist).
-fn violations_in(conn: &Connection, table: &str) -> Result<i64> {
-    let exists: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-        [table],
-        |r| r.get(0),
-    )?;
-    if !exists {
-        return Ok(0);
-    }
-    Ok(conn.query_row(
-        &format!("SELECT count(*) FROM pragma_foreign_key_check(?1) AS v WHERE {PARENT_EXISTS}"),
-        [table],
-        |r| r.get(0),
-    )?)
-}
-
-/// Violations per child table (whose parent exists: see [`PARENT_EXISTS`]), in the whole
-/// database or in the scope's tables and the tables whose foreign keys reference one of them.
-fn foreign_key_violations(conn: &Connection, scope: &Scope) -> Result<Vec<(String, i64)>> {
-    let Scope::Tables(written) = scope else {
-        let mut stmt = conn.prepare(&format!(
-            "SELECT v.\"table\", count(*) FROM pragma_foreign_key_check AS v WHERE {PARENT_EXISTS} GROUP BY v.\"table\" ORDER BY v.\"table\""
-        ))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        return Ok(rows);
-    };
-    if written.is_empty() {
-        return Ok(vec![]);
-    }
-    let mut out = vec![];
-    let mut check = conn.prepare(&format!(
-        "SELECT v.\"table\", count(*) FROM pragma_foreign_key_check(?1) AS v WHERE {PARENT_EXISTS} GROUP BY v.\"table\""
-    ))?;
-    for table in scoped_tables(conn, written)? {
-        let rows = check.query_map([&table], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })?;
-        for row in rows {
-            out.push(row?);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// The tables of `main` that are written or reference a written table. A table's CREATE
-/// text must name its parent, so for plain names (ASCII letters, digits, `_`: the same
-/// bytes in any quoting, ASCII case aside) a text search finds every candidate child;
-/// each candidate's foreign keys are then read for certain.
-fn scoped_tables(conn: &Connection, written: &HashSet<String>) -> Result<Vec<String>> {
-    let plain = written
-        .iter()
-        .all(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-    let mut tables = conn
-        .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql IS NOT NULL")?;
-    let mut parents = conn.prepare("SELECT \"table\" FROM pragma_foreign_key_list(?1)")?;
-    let mut out = vec![];
-    let mut rows = tables.query([])?;
-    while let Some(r) = rows.next()? {
-        let name: String = r.get(0)?;
-        if written.contains(&name.to_ascii_lowercase()) {
-            out.push(name);
-            continue;
-        }
-        let sql = r.get::<_, String>(1)?.to_ascii_lowercase();
-        if plain && !written.iter().any(|w| sql.contains(w.as_str())) {
-            continue;
-        }
-        let refs = parents
-            .query_map([&name], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        if refs
-            .iter()
-            .any(|p| written.contains(&p.to_ascii_lowercase()))
-        {
-            out.push(name);
-        }
-    }
-    Ok(out)
 }
 
 /// Applies ONE version step atomically (see the module docs); `before_commit`'s error rolls

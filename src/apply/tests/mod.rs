@@ -638,19 +638,81 @@ fn scoped_foreign_key_check_sees_every_new_violation() {
             &[],
         ),
     ];
+    // Each case as a run of its own (the run's table index built for it), and as the last
+    // version of one run from 0, after a version that leaves the schema as the index knows
+    // it (so the case's check uses the index the earlier steps built and kept).
+    const PAD: &str = "CREATE TABLE pad (x INTEGER);";
     for (script, want) in cases {
-        let f = fixture(&[("base", BASE, "SELECT 1;"), ("change", script, "SELECT 1;")]);
-        let mut conn = f.open();
-        upgrade(&mut conn, &f.repo, Some(1), &no_backup()).unwrap();
-        let got = match upgrade(&mut conn, &f.repo, None, &no_backup()) {
-            Ok(_) => vec![],
-            Err(Error::ForeignKeys { violations, .. }) => violations,
-            Err(e) => panic!("{script}: unexpected error {e}"),
-        };
         let want: Vec<(String, i64)> = want.iter().map(|(t, n)| (t.to_string(), *n)).collect();
-        assert_eq!(got, want, "{script}");
-        let v = if want.is_empty() { 2 } else { 1 };
-        assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(v), "{script}");
+        for (versions, before) in [
+            (&[("base", BASE), ("change", script)][..], Some(1)),
+            (
+                &[("base", BASE), ("pad", PAD), ("change", script)][..],
+                None,
+            ),
+        ] {
+            let files: Vec<_> = versions
+                .iter()
+                .map(|(n, up)| (*n, *up, "SELECT 1;"))
+                .collect();
+            let f = fixture(&files);
+            let mut conn = f.open();
+            if before.is_some() {
+                upgrade(&mut conn, &f.repo, before, &no_backup()).unwrap();
+            }
+            let got = match upgrade(&mut conn, &f.repo, None, &no_backup()) {
+                Ok(_) => vec![],
+                Err(Error::ForeignKeys { violations, .. }) => violations,
+                Err(Error::Stopped { source, .. }) => match *source {
+                    Error::ForeignKeys { violations, .. } => violations,
+                    e => panic!("{script}: unexpected error {e}"),
+                },
+                Err(e) => panic!("{script}: unexpected error {e}"),
+            };
+            assert_eq!(got, want, "{script} after {versions:?}");
+            let last = versions.len() as u64;
+            let v = if want.is_empty() { last } else { last - 1 };
+            assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(v), "{script}");
+        }
+    }
+}
+
+/// A child table made by an earlier version of the same run is found when a later one
+/// empties its parent: the run's table index learns the tables each script creates (in
+/// both transaction modes), and is built again after a script whose scope was the whole
+/// database (here an ALTER), which it cannot follow.
+#[test]
+fn a_child_made_earlier_in_the_run_is_checked() {
+    let single = ApplyOptions {
+        single_transaction: true,
+        ..no_backup()
+    };
+    const KIDS: &str =
+        "CREATE TABLE kids (u INTEGER REFERENCES users(id));\nINSERT INTO kids VALUES (1);";
+    let kids_then_alter = format!("{KIDS}\nALTER TABLE pad ADD COLUMN y INTEGER;");
+    for kids in [KIDS, kids_then_alter.as_str()] {
+        for opts in [no_backup(), single.clone()] {
+            let f = fixture(&[
+                ("users", V1_UP, V1_DOWN),
+                ("pad", "CREATE TABLE pad (x INTEGER);", "DROP TABLE pad;"),
+                ("kids", kids, "DROP TABLE kids;"),
+                ("empty", "DELETE FROM users WHERE id = 1;", "SELECT 1;"),
+            ]);
+            let mut conn = f.open();
+            let e = match upgrade(&mut conn, &f.repo, None, &opts).unwrap_err() {
+                Error::Stopped { source, .. } => *source,
+                e => e,
+            };
+            match e {
+                Error::ForeignKeys { violations, file } => {
+                    assert_eq!(violations, [("kids".to_string(), 1)], "{kids}");
+                    assert!(file.ends_with("004_empty.up.sql"), "{file:?}");
+                }
+                e => panic!("{kids}: unexpected error {e}"),
+            }
+            let v = if opts.single_transaction { 0 } else { 3 };
+            assert_eq!(db_version(&conn, &f.repo).unwrap(), Some(v), "{kids}");
+        }
     }
 }
 
