@@ -26,6 +26,10 @@ struct Scenario {
     /// `table.column` values not compared (e.g. a type change converts them).
     #[serde(default)]
     skip_rows: Vec<String>,
+    /// `table.column` filled by a non-constant default (`datetime('now')`): its value depends
+    /// on when a script runs, so runs at different moments compare it as NULL or not only.
+    #[serde(default)]
+    volatile: Vec<String>,
     /// Pairs `old_table.old_col = new_table.new_col` for renamed things whose rows must survive.
     #[serde(default)]
     renamed: BTreeMap<String, String>,
