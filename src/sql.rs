@@ -62,8 +62,11 @@ pub(crate) fn scan<'a>(sql: &'a str, mut f: impl FnMut(Tok<'a>)) -> Option<()> {
     let input = sql.as_bytes();
     loop {
         match s.scan(input) {
-            Ok((start, Some((tok, kind)), end)) => {
-                std::str::from_utf8(tok).ok()?;
+            Ok((start, Some((_, kind)), end)) => {
+                // `sql` is UTF-8: a token is too when it starts and ends on a character.
+                if !(sql.is_char_boundary(start) && sql.is_char_boundary(end)) {
+                    return None;
+                }
                 f(Tok {
                     text: &sql[start..end],
                     kind,

@@ -306,6 +306,13 @@ fn run_scenario(path: &Path) {
             .unwrap()
     };
     assert_eq!(ok(&p.conn("app.db")), "ok");
+    // A non-constant default fills the rows that were there (the rebuild's copy runs it).
+    for v in &sc.volatile {
+        let (t, c) = v.split_once('.').expect("volatile is table.column");
+        let sql = format!("SELECT count(*) FROM \"{t}\" WHERE \"{c}\" IS NULL");
+        let nulls: i64 = p.conn("app.db").query_row(&sql, [], |r| r.get(0)).unwrap();
+        assert_eq!(nulls, 0, "{name}: {v} left NULL by up");
+    }
 
     let up_file = p
         .versions_dir()

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 use crate::progress::{ProgressEvent, Watch};
-use crate::script::{header, Classified};
+use crate::script::{header, Effects};
 
 /// When to take a copy of the database before applying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -30,14 +30,16 @@ pub enum BackupPolicy {
 /// which dbm writes when a change loses data in a way the statements do not show, such as a
 /// rebuild that leaves a column out). Text that does not lex counts as destructive.
 pub(crate) fn destroys_data(sql: &str) -> bool {
-    header::marked_destructive(sql) || Classified::new(sql).is_none_or(|c| c.destroys_data())
+    header::marked_destructive(sql) || Effects::of(sql).is_none_or(|e| e.destroys_data())
 }
 
-pub(crate) fn wanted(policy: BackupPolicy, scripts: &[&str]) -> bool {
+/// Whether `policy` wants a backup before scripts that `destroys` says destroy data or not
+/// (asked only under `auto`).
+pub(crate) fn wanted(policy: BackupPolicy, destroys: impl FnOnce() -> bool) -> bool {
     match policy {
         BackupPolicy::Always => true,
         BackupPolicy::Never => false,
-        BackupPolicy::Auto => scripts.iter().any(|s| destroys_data(s)),
+        BackupPolicy::Auto => destroys(),
     }
 }
 

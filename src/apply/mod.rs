@@ -367,7 +367,29 @@ fn run(
     if steps.is_empty() {
         return Ok(report);
     }
-    let texts: Vec<&str> = scripts.values().map(|(_, s, _)| s.as_str()).collect();
+    let up = target > checked.current;
+    let direction = if up { Direction::Up } else { Direction::Down };
+    let sums: HashMap<(u64, u64), String> = scripts
+        .iter()
+        .map(|(k, (_, sql, _))| (*k, checksum(sql.as_bytes())))
+        .collect();
+    // Each script split once, for the backup decision and every run of it.
+    let ready: HashMap<(u64, u64), step::Ready<'_>> = scripts
+        .iter()
+        .filter_map(|(&(from, to), (file, sql, down_sum))| {
+            let step = Step {
+                repo,
+                sql,
+                file,
+                from,
+                to,
+                direction,
+                checksum: sums.get(&(from, to))?,
+                down_checksum: down_sum.as_deref(),
+            };
+            Some(((from, to), step::Ready::new(step)))
+        })
+        .collect();
     let stopped = || {
         opts.stop
             .as_ref()
@@ -381,7 +403,7 @@ fn run(
         },
         false => e,
     };
-    if backup::wanted(opts.backup, &texts) {
+    if backup::wanted(opts.backup, || ready.values().any(|r| r.destroys_data())) {
         report.backup = backup::take(conn, checked.current, wait.watch.as_deref())
             .map_err(|e| interrupted(locked(e, wait)))?;
     }
@@ -396,27 +418,10 @@ fn run(
             }
         }
     };
-    let up = target > checked.current;
-    let direction = if up { Direction::Up } else { Direction::Down };
-    let sums: HashMap<(u64, u64), String> = scripts
-        .iter()
-        .map(|(k, (_, sql, _))| (*k, checksum(sql.as_bytes())))
-        .collect();
-    let step_of = |from: u64, to: u64| {
-        let (file, sql, down_sum) = scripts.get(&(from, to))?;
-        Some(Step {
-            repo,
-            sql,
-            file,
-            from,
-            to,
-            direction,
-            checksum: sums.get(&(from, to))?,
-            down_checksum: down_sum.as_deref(),
-        })
-    };
+    let step_of = |from: u64, to: u64| ready.get(&(from, to));
     if opts.single_transaction {
-        let all: Option<Vec<Step<'_>>> = steps.iter().map(|s| step_of(s.from, s.to)).collect();
+        let all: Option<Vec<&step::Ready<'_>>> =
+            steps.iter().map(|s| step_of(s.from, s.to)).collect();
         match step::run_all(conn, &all.unwrap_or_default(), wait) {
             Ok(Attempt::Applied { .. }) => {
                 report.steps = steps.iter().map(|s| (s.from, s.to)).collect();
@@ -451,7 +456,7 @@ fn run(
                 },
             ));
         };
-        match step::run(conn, &step, wait, &mut || Ok(())) {
+        match step::run(conn, step, wait, &mut || Ok(())) {
             Ok(Attempt::Applied { .. }) => {
                 report.steps.push((from, to));
                 cur = to;

@@ -6,7 +6,7 @@
 use super::control::{history_ddl, HISTORY_TABLE, UTC_NOW};
 use super::pending;
 use crate::error::{Error, Result};
-use crate::exec::statements;
+use crate::exec::Statements;
 use crate::repository::{checksum, Repository};
 use crate::script::header::one_line;
 use crate::sql::{ident, literal};
@@ -99,7 +99,7 @@ pub(crate) fn offline_sql(
         let body = sql.trim_end();
         // What `upgrade` refuses (text that does not split, transaction control) is
         // refused here too, before anything is printed.
-        let terminated = statements(body, path)?.last().is_some_and(|s| s.terminated);
+        let terminated = Statements::new(body, path)?.terminated();
         out.push_str(body);
         // A trailing `-- comment` line would swallow a `;` on the same line.
         out.push_str(if terminated { "\n" } else { "\n;\n" });

@@ -17,7 +17,7 @@ use super::fk_scope::{
     foreign_key_violations, schema_version, violations_in, Scope, Tables, Touched,
 };
 use crate::error::{is_busy, is_environment, Error, LockHolder, Result};
-use crate::exec::run_script_watched;
+use crate::exec::{run_statements, Statements};
 use crate::progress::{ProgressEvent, Watch};
 use crate::repository::Repository;
 use crate::script::Direction;
@@ -42,6 +42,32 @@ pub struct Step<'a> {
     /// Going up: SHA-256 of the version's down script, recorded with it so that a
     /// downgrade through an edited one is refused. `None` records none.
     pub down_checksum: Option<&'a str>,
+}
+
+/// A step with its script split once ([`Statements`]), as the runner hands it on. `stmts` is
+/// `None` when the script is refused (text that does not split, transaction control): the
+/// step makes that error again where the script would run, once the version check has found
+/// work to do, so a refused script fails exactly as it would have run.
+pub(crate) struct Ready<'a> {
+    pub step: Step<'a>,
+    stmts: Option<Statements<'a>>,
+}
+
+impl<'a> Ready<'a> {
+    pub(crate) fn new(step: Step<'a>) -> Ready<'a> {
+        Ready {
+            step,
+            stmts: Statements::new(step.sql, step.file).ok(),
+        }
+    }
+
+    /// Whether the script loses data (a refused one counts as it reads).
+    pub(crate) fn destroys_data(&self) -> bool {
+        match &self.stmts {
+            Some(s) => s.destroys_data(),
+            None => super::backup::destroys_data(self.step.sql),
+        }
+    }
 }
 
 /// Result of one [`apply_version`] step.
@@ -262,7 +288,7 @@ pub(crate) enum Attempt {
 /// must carry its handler: see [`ConnGuard`]).
 pub(crate) fn run(
     conn: &Connection,
-    step: &Step<'_>,
+    step: &Ready<'_>,
     wait: &Wait,
     before_commit: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Attempt> {
@@ -274,27 +300,21 @@ pub(crate) fn run(
 /// reads then is the database as the step finds it, and no writer can change it.
 pub(crate) fn run_hooked(
     conn: &Connection,
-    step: &Step<'_>,
+    step: &Ready<'_>,
     wait: &Wait,
     before_script: &mut dyn FnMut(&Connection) -> Result<()>,
     before_commit: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Attempt> {
     recover(
         conn,
-        attempt(
-            conn,
-            std::slice::from_ref(step),
-            wait,
-            before_script,
-            before_commit,
-        ),
+        attempt(conn, &[step], wait, before_script, before_commit),
     )
 }
 
 /// Runs consecutive steps in ONE transaction (`ApplyOptions::single_transaction`): each
 /// step's script, foreign-key check, control and history rows as in [`run`], one COMMIT;
 /// any error rolls them all back. An empty list does nothing.
-pub(crate) fn run_all(conn: &Connection, steps: &[Step<'_>], wait: &Wait) -> Result<Attempt> {
+pub(crate) fn run_all(conn: &Connection, steps: &[&Ready<'_>], wait: &Wait) -> Result<Attempt> {
     if steps.is_empty() {
         return Ok(Attempt::Applied { duration_ms: 0 });
     }
@@ -321,7 +341,7 @@ fn recover(conn: &Connection, result: Result<Attempt>) -> Result<Attempt> {
 /// `steps` (non-empty, consecutive) in one transaction.
 fn attempt(
     conn: &Connection,
-    steps: &[Step<'_>],
+    steps: &[&Ready<'_>],
     wait: &Wait,
     before_script: &mut dyn FnMut(&Connection) -> Result<()>,
     before_commit: &mut dyn FnMut() -> Result<()>,
@@ -335,7 +355,7 @@ fn attempt(
         Error::Sqlite(e) => wait.locked(e, LockHolder::Reader),
         e => e,
     };
-    let Some(first) = steps.first() else {
+    let Some(first) = steps.first().map(|r| &r.step) else {
         return Ok(Attempt::Applied { duration_ms: 0 });
     };
     let found = db_version(&tx, first.repo)?;
@@ -344,7 +364,8 @@ fn attempt(
     }
     before_script(&tx)?;
     let mut total = 0;
-    for step in steps {
+    for ready in steps {
+        let step = &ready.step;
         wait.emit(|| ProgressEvent::VersionStarted {
             from: step.from,
             to: step.to,
@@ -352,7 +373,7 @@ fn attempt(
             file: step.file.to_path_buf(),
         });
         let started = Instant::now();
-        run_script_checking_foreign_keys(&tx, step, wait).map_err(reader)?;
+        run_script_checking_foreign_keys(&tx, ready, wait).map_err(reader)?;
         let duration_ms = started.elapsed().as_millis() as u64;
         record_step(&tx, step, duration_ms).map_err(reader)?;
         total += duration_ms;
@@ -373,11 +394,12 @@ fn attempt(
 /// after the script, over the tables it wrote and their children ([`Touched`]); only when
 /// it finds violations is the script rolled back to a savepoint, the tables named counted
 /// as they were, and the script run again.
-fn run_script_checking_foreign_keys(tx: &Connection, step: &Step<'_>, wait: &Wait) -> Result<()> {
+fn run_script_checking_foreign_keys(tx: &Connection, ready: &Ready<'_>, wait: &Wait) -> Result<()> {
+    let step = &ready.step;
     let before = schema_version(tx)?;
     let check = |scope: &Scope| foreign_key_violations(tx, scope, &wait.tables, before);
     tx.execute_batch("SAVEPOINT dbm_script")?;
-    let scope = run_recording(tx, step, wait)?;
+    let scope = run_recording(tx, ready, wait)?;
     let after = check(&scope)?;
     if !after.is_empty() {
         tx.execute_batch("ROLLBACK TO dbm_script")?;
@@ -396,7 +418,7 @@ fn run_script_checking_foreign_keys(tx: &Connection, step: &Step<'_>, wait: &Wai
         };
         let violations = introduced(after);
         if violations.is_empty() {
-            let scope = run_recording(tx, step, wait)?;
+            let scope = run_recording(tx, ready, wait)?;
             let violations = introduced(check(&scope)?);
             if !violations.is_empty() {
                 return Err(Error::ForeignKeys {
@@ -416,11 +438,16 @@ fn run_script_checking_foreign_keys(tx: &Connection, step: &Step<'_>, wait: &Wai
 }
 
 /// Runs the script with the authorizer recording, and returns what it may have written.
-fn run_recording(tx: &Connection, step: &Step<'_>, wait: &Wait) -> Result<Scope> {
+fn run_recording(tx: &Connection, ready: &Ready<'_>, wait: &Wait) -> Result<Scope> {
     if let Ok(mut t) = wait.touched.lock() {
         t.start();
     }
-    let ran = run_script_watched(tx, step.sql, step.file, wait.watch.as_deref());
+    let (step, watch) = (&ready.step, wait.watch.as_deref());
+    let ran = match &ready.stmts {
+        Some(stmts) => run_statements(tx, stmts, step.file, watch),
+        None => Statements::new(step.sql, step.file)
+            .and_then(|stmts| run_statements(tx, &stmts, step.file, watch)),
+    };
     let scope = wait
         .touched
         .lock()
@@ -457,7 +484,7 @@ pub(crate) fn apply_version_hooked(
     let guard = ConnGuard::with_wait(conn, wait)?;
     match run_hooked(
         guard.conn(),
-        step,
+        &Ready::new(*step),
         &guard.wait,
         before_script,
         before_commit,

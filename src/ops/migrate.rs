@@ -128,7 +128,7 @@ impl Draft {
                 .as_ref()
                 .is_some_and(|s| s.load(Ordering::Relaxed))
         };
-        let want_backup = backup::wanted(opts.backup, &[up]);
+        let want_backup = backup::wanted(opts.backup, || backup::destroys_data(up));
         let mut claimed: Option<PendingVersion> = None;
         let mut copy: Option<PathBuf> = None;
         let watch = Watch::new(opts.progress.clone(), opts.stop.clone());

@@ -145,10 +145,11 @@ pub(crate) fn listed(sql: &str) -> Option<Vec<Listed>> {
 /// out); a hand-written script may carry it to ask for a backup.
 pub(crate) fn marked_destructive(sql: &str) -> bool {
     sql.lines().any(|l| {
-        l.trim_start()
-            .to_ascii_lowercase()
-            .strip_prefix("--")
-            .is_some_and(|rest| rest.trim_start().starts_with(DESTRUCTIVE_MARK))
+        l.trim_start().strip_prefix("--").is_some_and(|rest| {
+            rest.trim_start()
+                .get(..DESTRUCTIVE_MARK.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(DESTRUCTIVE_MARK))
+        })
     })
 }
 

@@ -2,7 +2,7 @@
 //! tokens, and what that means for the rows (lint) and for backups. One classifier for every
 //! reader of script text, so lint and the backup policy cannot disagree.
 
-use super::split::{split, Stmt};
+use super::split::{each, split, Stmt};
 use super::REBUILD_PREFIX;
 use crate::risk::Hazard;
 use crate::sql::{unquote, Tok};
@@ -80,29 +80,66 @@ fn skip_if(toks: &[Tok<'_>], mut i: usize) -> usize {
     i
 }
 
+/// The keywords the classifier tells apart. [`keyword`] maps a token to one of them, so
+/// classifying a statement allocates nothing for its keywords.
+const KEYWORDS: [&str; 30] = [
+    "ADD",
+    "ALTER",
+    "BEGIN",
+    "CHECK",
+    "COLUMN",
+    "COMMIT",
+    "CONSTRAINT",
+    "CREATE",
+    "DELETE",
+    "DROP",
+    "END",
+    "FROM",
+    "INDEX",
+    "INSERT",
+    "NOT",
+    "NULL",
+    "OR",
+    "RELEASE",
+    "RENAME",
+    "REPLACE",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "SET",
+    "TABLE",
+    "TEMP",
+    "TEMPORARY",
+    "TO",
+    "UNIQUE",
+    "UPDATE",
+    "VACUUM",
+];
+
+/// The token as one of [`KEYWORDS`] (ASCII-case-insensitively), `""` for anything else.
+fn keyword(t: Option<&Tok<'_>>) -> &'static str {
+    t.and_then(|t| KEYWORDS.iter().find(|k| t.is(k)).copied())
+        .unwrap_or("")
+}
+
 /// Classifies one statement.
 pub(crate) fn classify(stmt: &Stmt<'_>) -> StatementKind {
     let t = &stmt.toks;
-    let word = |i: usize| {
-        t.get(i)
-            .map(|x| x.text.to_ascii_uppercase())
-            .unwrap_or_default()
-    };
+    let word = |i: usize| keyword(t.get(i));
     let name = |i: usize| name_at(t, i).map(|(n, _)| n).unwrap_or_default();
-    match word(0).as_str() {
+    match word(0) {
         w @ ("BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "VACUUM") => {
             StatementKind::TransactionControl(w.to_string())
         }
         "CREATE" => {
             let mut i = 1;
-            if matches!(word(i).as_str(), "TEMP" | "TEMPORARY") {
+            if matches!(word(i), "TEMP" | "TEMPORARY") {
                 i += 1;
             }
             let unique = word(i) == "UNIQUE";
             if unique {
                 i += 1;
             }
-            match word(i).as_str() {
+            match word(i) {
                 "TABLE" => {
                     let Some((table, after)) = name_at(t, skip_if(t, i + 1)) else {
                         return StatementKind::Other;
@@ -155,13 +192,9 @@ fn alter(stmt: &Stmt<'_>) -> StatementKind {
     let Some((table, i)) = name_at(t, 2) else {
         return StatementKind::Other;
     };
-    let word = |i: usize| {
-        t.get(i)
-            .map(|x| x.text.to_ascii_uppercase())
-            .unwrap_or_default()
-    };
+    let word = |i: usize| keyword(t.get(i));
     let column = |i: usize| t.get(i).map(|x| unquote(x.text)).unwrap_or_default();
-    match word(i).as_str() {
+    match word(i) {
         "RENAME" if word(i + 1) == "TO" => StatementKind::RenameTable {
             from: table,
             to: name_at(t, i + 2).map(|(n, _)| n).unwrap_or_default(),
@@ -201,7 +234,7 @@ fn alter(stmt: &Stmt<'_>) -> StatementKind {
             } else {
                 i + 1
             };
-            match (word(j).as_str(), t.get(j + 1), t.last()) {
+            match (word(j), t.get(j + 1), t.last()) {
                 ("CHECK", Some(open), Some(close)) if open.text == "(" && close.text == ")" => {
                     let base = t[0].start;
                     StatementKind::AddCheck {
@@ -217,13 +250,13 @@ fn alter(stmt: &Stmt<'_>) -> StatementKind {
 }
 
 /// The table a rebuild's copy reads, if `stmt` is one: `INSERT INTO _dbm_new_x (..) SELECT
-/// .. FROM x` (the table named after the last top-level `FROM`). The executor counts and
-/// reports the rows of such a statement.
-pub(crate) fn rebuild_source(stmt: &Stmt<'_>) -> Option<String> {
-    let StatementKind::Insert { table } = classify(stmt) else {
+/// .. FROM x` (the table named after the last top-level `FROM`); `kind` is its
+/// [`classify`]. The executor counts and reports the rows of such a statement.
+pub(crate) fn rebuild_source(stmt: &Stmt<'_>, kind: &StatementKind) -> Option<String> {
+    let StatementKind::Insert { table } = kind else {
         return None;
     };
-    key(&table).strip_prefix(REBUILD_PREFIX)?;
+    key(table).strip_prefix(REBUILD_PREFIX)?;
     let t = &stmt.toks;
     let mut depth = 0i32;
     let mut from = None;
@@ -269,45 +302,70 @@ fn key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
-/// A script's statements with their kinds, and what the script does as a whole.
-pub(crate) struct Classified<'a> {
-    pub stmts: Vec<(Stmt<'a>, StatementKind)>,
+/// What a script's statements add up to, gathered one statement at a time, so that a script
+/// need not be kept whole to know it (apply's backup decision reads it as the script is split).
+#[derive(Debug, Default)]
+pub(crate) struct Effects {
     /// Tables the script rebuilds: rows copied into `_dbm_new_x`, renamed back to `x`.
     rebuilt: HashSet<String>,
+    /// Tables it drops; whether each was the old copy of a rebuilt one is known at the end.
+    dropped: HashSet<String>,
+    /// It drops a column or deletes rows.
+    loses_rows: bool,
 }
 
-impl<'a> Classified<'a> {
-    /// Splits and classifies a script; `None` if it does not lex.
-    pub fn new(sql: &'a str) -> Option<Classified<'a>> {
-        let stmts: Vec<(Stmt<'a>, StatementKind)> = split(sql)?
-            .into_iter()
-            .map(|s| {
-                let k = classify(&s);
-                (s, k)
-            })
-            .collect();
-        let rebuilt = stmts
-            .iter()
-            .filter_map(|(_, k)| match k {
-                StatementKind::RenameTable { from, to }
-                    if key(from).strip_prefix(REBUILD_PREFIX) == Some(&key(to)) =>
-                {
-                    Some(key(to))
-                }
-                _ => None,
-            })
-            .collect();
-        Some(Classified { stmts, rebuilt })
+impl Effects {
+    /// Every statement of `sql`, split and classified one at a time; `None` if it does not lex.
+    pub fn of(sql: &str) -> Option<Effects> {
+        let mut effects = Effects::default();
+        each(sql, |s| effects.add(&classify(s)))?;
+        Some(effects)
+    }
+
+    /// Takes in the next statement's kind.
+    pub fn add(&mut self, kind: &StatementKind) {
+        match kind {
+            StatementKind::RenameTable { from, to }
+                if key(from).strip_prefix(REBUILD_PREFIX) == Some(&key(to)) =>
+            {
+                self.rebuilt.insert(key(to));
+            }
+            StatementKind::DropTable { table } => {
+                self.dropped.insert(key(table));
+            }
+            StatementKind::DropColumn { .. } | StatementKind::Delete { .. } => {
+                self.loses_rows = true
+            }
+            _ => {}
+        }
     }
 
     /// Whether running the script loses data: a dropped table (but not the old copy of a
     /// rebuilt one, whose rows were copied first), a dropped column, deleted rows.
     pub fn destroys_data(&self) -> bool {
-        self.stmts.iter().any(|(_, k)| match k {
-            StatementKind::DropTable { table } => !self.rebuilt.contains(&key(table)),
-            StatementKind::DropColumn { .. } | StatementKind::Delete { .. } => true,
-            _ => false,
-        })
+        self.loses_rows || self.dropped.iter().any(|t| !self.rebuilt.contains(t))
+    }
+}
+
+/// A script's statements with their kinds, and what the script does as a whole.
+pub(crate) struct Classified<'a> {
+    pub stmts: Vec<(Stmt<'a>, StatementKind)>,
+    effects: Effects,
+}
+
+impl<'a> Classified<'a> {
+    /// Splits and classifies a script; `None` if it does not lex.
+    pub fn new(sql: &'a str) -> Option<Classified<'a>> {
+        let mut effects = Effects::default();
+        let stmts: Vec<(Stmt<'a>, StatementKind)> = split(sql)?
+            .into_iter()
+            .map(|s| {
+                let k = classify(&s);
+                effects.add(&k);
+                (s, k)
+            })
+            .collect();
+        Some(Classified { stmts, effects })
     }
 
     /// The risky statements: (line, what they may do to existing rows).
@@ -336,7 +394,9 @@ impl<'a> Classified<'a> {
                     fresh.remove(&key(table));
                     None
                 }
-                StatementKind::DropTable { table } if !self.rebuilt.contains(&key(table)) => {
+                StatementKind::DropTable { table }
+                    if !self.effects.rebuilt.contains(&key(table)) =>
+                {
                     Some(Hazard::DropsTable {
                         table: table.clone(),
                     })
@@ -363,7 +423,9 @@ impl<'a> Classified<'a> {
                     unique: true,
                     index,
                     table,
-                } if !fresh.contains(&key(table)) && !self.rebuilt.contains(&key(table)) => {
+                } if !fresh.contains(&key(table))
+                    && !self.effects.rebuilt.contains(&key(table)) =>
+                {
                     Some(Hazard::IndexDuplicates {
                         table: table.clone(),
                         index: index.clone(),
@@ -428,7 +490,10 @@ mod tests {
 
     #[test]
     fn a_rebuild_copy_names_the_table_it_reads() {
-        let source = |sql: &str| rebuild_source(&split(sql).unwrap()[0]);
+        let source = |sql: &str| {
+            let s = &split(sql).unwrap()[0];
+            rebuild_source(s, &classify(s))
+        };
         assert_eq!(
             source("INSERT INTO \"_dbm_new_t\" (a, b) SELECT a, (SELECT 1 FROM u) FROM \"t\""),
             Some("t".into())
@@ -447,8 +512,8 @@ mod tests {
         let rebuild = "CREATE TABLE \"_dbm_new_t\" (a TEXT);\nINSERT INTO \"_dbm_new_t\" (a) SELECT a FROM \"t\";\n\
                        DROP TABLE \"t\";\nALTER TABLE \"_dbm_new_t\" RENAME TO \"t\";\nCREATE UNIQUE INDEX u ON t (a);\n\
                        UPDATE sqlite_sequence SET seq = 1;";
+        assert!(!Effects::of(rebuild).unwrap().destroys_data());
         let c = Classified::new(rebuild).unwrap();
-        assert!(!c.destroys_data());
         assert!(c.hazards().is_empty(), "{:?}", c.hazards());
         let c = Classified::new("CREATE TABLE n (a);\nCREATE UNIQUE INDEX un ON n (a);\nINSERT INTO n VALUES (1);\nCREATE UNIQUE INDEX un2 ON n (a);").unwrap();
         let h = c.hazards();

@@ -10,8 +10,9 @@ pub(crate) mod header;
 pub(crate) mod kind;
 pub(crate) mod split;
 
-pub(crate) use kind::{classify, reaches_whole_schema, rebuild_source, Classified, StatementKind};
-pub(crate) use split::split;
+pub(crate) use kind::{
+    classify, reaches_whole_schema, rebuild_source, Classified, Effects, StatementKind,
+};
 
 /// Prefix of the table a rebuild copies the rows into before renaming it back
 /// (`_dbm_new_<name>`): the planner writes it, the classifier recognises a rebuild by it.

@@ -22,11 +22,17 @@ pub(crate) struct Stmt<'a> {
 /// `BEGIN` or a `;`): every statement of a body starts with a keyword of its own, so a CASE's
 /// `END` or a column named `end` (`SET end = 1`, `NEW.end`) never ends it. Empty statements
 /// (`;;`) are skipped. `None` if the text does not lex.
-///
-/// One pass: tokens go straight from the scanner into their statement (no token vector of
-/// the whole script, no copies), lines are counted as it goes.
 pub(crate) fn split<'a>(sql: &'a str) -> Option<Vec<Stmt<'a>>> {
     let mut out = vec![];
+    each(sql, |s| out.push(s.clone()))?;
+    Some(out)
+}
+
+/// [`split`] without keeping the statements: each is handed to `f` as soon as its `;` is
+/// read, and its token buffer is reused for the next one (no allocation per statement, memory
+/// flat in script size). One pass: tokens go straight from the scanner into their statement,
+/// lines are counted as it goes. `None` if the text does not lex (`f` may have seen a prefix).
+pub(crate) fn each<'a>(sql: &'a str, mut f: impl FnMut(&Stmt<'a>)) -> Option<()> {
     // Lines are counted incrementally: `counted` is the byte offset up to which `line` is known.
     let (mut line, mut counted) = (1usize, 0usize);
     // The statement being read: its tokens, start line, and in a trigger's body
@@ -34,15 +40,18 @@ pub(crate) fn split<'a>(sql: &'a str) -> Option<Vec<Stmt<'a>>> {
     let mut cur: Vec<Tok<'a>> = vec![];
     let mut start_line = 0;
     let (mut trigger, mut in_body, mut body_done, mut at_start) = (false, false, false, false);
-    let finish = |toks: Vec<Tok<'a>>, semi: Option<Tok<'a>>, line: usize| -> Stmt<'a> {
-        let first = toks[0].start;
-        let end = semi.map_or(toks[toks.len() - 1].end, |t| t.end);
-        Stmt {
+    let mut finish = |cur: &mut Vec<Tok<'a>>, semi: Option<Tok<'a>>, line: usize| {
+        let first = cur[0].start;
+        let end = semi.map_or(cur[cur.len() - 1].end, |t| t.end);
+        let stmt = Stmt {
             text: &sql[first..end],
             line,
-            toks,
+            toks: std::mem::take(cur),
             terminated: semi.is_some(),
-        }
+        };
+        f(&stmt);
+        *cur = stmt.toks;
+        cur.clear();
     };
     crate::sql::scan(sql, |t| {
         if cur.is_empty() {
@@ -73,21 +82,15 @@ pub(crate) fn split<'a>(sql: &'a str) -> Option<Vec<Stmt<'a>>> {
             }
         }
         if t.kind == TokenType::TK_SEMI && (!trigger || body_done) {
-            // The next statement likely has as many tokens: one allocation, as a copy had.
-            let next = Vec::with_capacity(cur.len());
-            out.push(finish(
-                std::mem::replace(&mut cur, next),
-                Some(t),
-                start_line,
-            ));
+            finish(&mut cur, Some(t), start_line);
         } else {
             cur.push(t);
         }
     })?;
     if !cur.is_empty() {
-        out.push(finish(cur, None, start_line));
+        finish(&mut cur, None, start_line);
     }
-    Some(out)
+    Some(())
 }
 
 #[cfg(test)]
