@@ -168,7 +168,8 @@ pub(crate) fn classify(stmt: &Stmt<'_>) -> StatementKind {
         },
         "ALTER" if word(1) == "TABLE" => alter(stmt),
         "INSERT" | "REPLACE" => {
-            let Some(into) = t.iter().position(|x| x.is("INTO")) else {
+            // `INSERT INTO`, `REPLACE INTO`, `INSERT OR <action> INTO`.
+            let Some(into) = t.iter().take(4).position(|x| x.is("INTO")) else {
                 return StatementKind::Other;
             };
             StatementKind::Insert {
@@ -256,7 +257,10 @@ pub(crate) fn rebuild_source(stmt: &Stmt<'_>, kind: &StatementKind) -> Option<St
     let StatementKind::Insert { table } = kind else {
         return None;
     };
-    key(table).strip_prefix(REBUILD_PREFIX)?;
+    let prefix = table.get(..REBUILD_PREFIX.len())?;
+    if !prefix.eq_ignore_ascii_case(REBUILD_PREFIX) {
+        return None;
+    }
     let t = &stmt.toks;
     let mut depth = 0i32;
     let mut from = None;

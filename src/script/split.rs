@@ -58,7 +58,10 @@ pub(crate) fn each<'a>(sql: &'a str, mut f: impl FnMut(&Stmt<'a>)) -> Option<()>
             if t.kind == TokenType::TK_SEMI {
                 return;
             }
-            line += sql[counted..t.start].matches('\n').count();
+            line += sql.as_bytes()[counted..t.start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
             counted = t.start;
             start_line = line;
             (trigger, in_body, body_done, at_start) = (false, false, false, false);
@@ -66,9 +69,10 @@ pub(crate) fn each<'a>(sql: &'a str, mut f: impl FnMut(&Stmt<'a>)) -> Option<()>
             return;
         }
         let pos = cur.len();
-        if cur[0].is("CREATE")
-            && ((pos == 1 && t.is("TRIGGER"))
-                || (pos == 2 && t.is("TRIGGER") && (cur[1].is("TEMP") || cur[1].is("TEMPORARY"))))
+        if pos <= 2
+            && t.is("TRIGGER")
+            && cur[0].is("CREATE")
+            && (pos == 1 || cur[1].is("TEMP") || cur[1].is("TEMPORARY"))
         {
             trigger = true;
         }
