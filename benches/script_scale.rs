@@ -4,6 +4,10 @@
 //! SQLite, same run), and `dbm::lint` over the repository. Growth per 10x statements shows
 //! whether each path is linear (~10x).
 //!
+//! Then, when the `sqlite3` shell is on the machine, the whole process: `sqlite3 db < file`
+//! (`BEGIN;`, the script, `COMMIT;`) against `dbm upgrade` (the binary) on fresh databases,
+//! back to back per repetition.
+//!
 //! `cargo bench --bench script_scale` (statement counts: `DBM_BENCH_STATEMENTS=10000,100000,1000000`,
 //! the default; repetitions: `DBM_BENCH_REPS=3`).
 
@@ -126,7 +130,7 @@ fn measure(n: usize, reps: usize) -> Row {
 }
 
 fn main() {
-    let ns = env_list("DBM_BENCH_STATEMENTS", &[10_000, 100_000, 1_000_000]);
+    let ns: Vec<usize> = env_list("DBM_BENCH_STATEMENTS", &[10_000, 100_000, 1_000_000]);
     let reps = env_list("DBM_BENCH_REPS", &[3])[0].max(1);
     println!("script_scale: N INSERTs, median of {reps}");
     println!(
@@ -134,7 +138,7 @@ fn main() {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut prev: Option<Row> = None;
-    for n in ns {
+    for &n in &ns {
         let r = measure(n, reps);
         let mb = script(n).len() as f64 / 1e6;
         let growth =
@@ -157,5 +161,70 @@ fn main() {
             r.lint.as_secs_f64(),
         );
         prev = Some(r);
+    }
+    whole_process(&ns, reps);
+}
+
+/// The `sqlite3` shell against the `dbm` binary, each on a fresh database, paired per
+/// repetition; skipped without `sqlite3`.
+fn whole_process(ns: &[usize], reps: usize) {
+    use std::process::{Command, Stdio};
+    if Command::new("sqlite3").arg("--version").output().is_err() {
+        println!("\n(no sqlite3 shell: whole-process pairs skipped)");
+        return;
+    }
+    println!("\nwhole process, median of {reps}: `sqlite3 db < file` vs `dbm upgrade`");
+    println!("| statements | sqlite3 shell s | dbm upgrade s | paired ratio |");
+    println!("|---:|---:|---:|---:|");
+    let dbm = env!("CARGO_BIN_EXE_dbm");
+    for &n in ns {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let sql = script(n);
+        repository(root, &sql);
+        let file = root.join("shell.sql");
+        std::fs::write(&file, format!("BEGIN;\n{sql}COMMIT;\n")).unwrap();
+        let (mut shell, mut tool, mut ratios) = (vec![], vec![], vec![]);
+        for _ in 0..reps {
+            drop(fresh(root, "shell.db"));
+            let t = Instant::now();
+            let ok = Command::new("sqlite3")
+                .arg(root.join("shell.db"))
+                .stdin(std::fs::File::open(&file).unwrap())
+                .stdout(Stdio::null())
+                .status()
+                .unwrap()
+                .success();
+            let a = t.elapsed();
+            assert!(ok, "sqlite3 shell failed");
+            let c = fresh(root, "dbm.db");
+            dbm::version_control(
+                &c,
+                &Repository::open(&root.join("db_repository")).unwrap(),
+                0,
+            )
+            .unwrap();
+            drop(c);
+            let t = Instant::now();
+            let ok = Command::new(dbm)
+                .current_dir(root)
+                .args(["-D", "dbm.db", "--quiet", "upgrade"])
+                .stdout(Stdio::null())
+                .status()
+                .unwrap()
+                .success();
+            let b = t.elapsed();
+            assert!(ok, "dbm upgrade failed");
+            shell.push(a);
+            tool.push(b);
+            ratios.push(b.as_secs_f64() / a.as_secs_f64());
+        }
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "| {n} | {:.3} | {:.3} | {:.2} |",
+            median(shell).as_secs_f64(),
+            median(tool).as_secs_f64(),
+            ratios[ratios.len() / 2]
+        );
     }
 }
