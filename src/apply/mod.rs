@@ -215,10 +215,15 @@ fn down_unchanged(
     if allow_modified {
         return Ok(());
     }
-    let downs = steps
+    let downs: Vec<&VersionFiles> = steps
         .iter()
         .filter(|s| s.direction == Direction::Down)
-        .map(|s| s.files);
+        .map(|s| s.files)
+        .collect();
+    // Going up there is nothing to read.
+    if downs.is_empty() {
+        return Ok(());
+    }
     let scripts = modified_down(conn, repo, downs)?;
     if scripts.is_empty() {
         Ok(())

@@ -179,15 +179,20 @@ impl Repository {
         let dir = self.versions_dir();
         let names = match self.scripts {
             Scripts::Folder => {
-                // The scripts of a version not committed yet are not part of the repository.
-                let pending: Vec<String> = self
-                    .pending_versions()?
+                if !dir.is_dir() {
+                    return Err(RepositoryError::MissingVersions { dir }.into());
+                }
+                // One listing for the markers and the scripts. The scripts of a version not
+                // committed yet are not part of the repository.
+                let entries = entry_names(&dir)?;
+                let pending: Vec<String> = pending_in(&dir, &entries)?
                     .iter()
                     .flat_map(|p| p.files.iter().filter_map(|(f, _)| file_name(f)))
                     .collect();
-                let mut names = script_names(&dir)?;
-                names.retain(|n| !pending.contains(n));
-                names
+                entries
+                    .into_iter()
+                    .filter(|n| n.to_ascii_lowercase().ends_with(".sql") && !pending.contains(n))
+                    .collect()
             }
             Scripts::Embedded(scripts) => scripts.iter().map(|(n, _)| n.to_string()).collect(),
         };
@@ -201,23 +206,7 @@ impl Repository {
             return Ok(vec![]);
         }
         let dir = self.versions_dir();
-        let mut out = vec![];
-        for name in entry_names(&dir)? {
-            let Some(num) = name.strip_prefix(PENDING_PREFIX) else {
-                continue;
-            };
-            if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            match read_marker(&dir.join(&name)) {
-                Ok(p) => out.push(p),
-                // Settled by another process since the folder was listed.
-                Err(_) if !dir.join(&name).exists() => {}
-                Err(e) => return Err(e),
-            }
-        }
-        out.sort_by_key(|p| p.version);
-        Ok(out)
+        pending_in(&dir, &entry_names(&dir)?)
     }
 
     /// Claims `files.version` for a version about to be written for `database`: writes its
@@ -378,8 +367,10 @@ impl Repository {
                 Scripts::Folder => {
                     use std::io::Read as _;
                     buf.clear();
+                    // Through `take`, `read_to_end` skips `File`'s size hint (a `statx` and
+                    // an `lseek` per file): the reused buffer rarely needs to grow.
                     fs::File::open(path)
-                        .and_then(|mut f| f.read_to_end(buf))
+                        .and_then(|f| f.take(u64::MAX).read_to_end(buf))
                         .map_err(|e| io_err(path, e))?;
                     Ok(checksum(buf))
                 }
@@ -718,6 +709,27 @@ fn entry_names(dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// The markers among `names` (the files of `dir`), read, in version order.
+fn pending_in(dir: &Path, names: &[String]) -> Result<Vec<PendingVersion>> {
+    let mut out = vec![];
+    for name in names {
+        let Some(num) = name.strip_prefix(PENDING_PREFIX) else {
+            continue;
+        };
+        if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        match read_marker(&dir.join(name)) {
+            Ok(p) => out.push(p),
+            // Settled by another process since the folder was listed.
+            Err(_) if !dir.join(name).exists() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    out.sort_by_key(|p| p.version);
+    Ok(out)
+}
+
 /// Syncs a folder so the names just linked or removed in it survive a crash.
 #[cfg(unix)]
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -730,32 +742,6 @@ fn sync_dir(_: &Path) -> std::io::Result<()> {
 }
 
 /// `NNN_slug.up.sql` → (NNN, slug, true).
-/// The `.sql` file names in `dir`.
-fn script_names(dir: &Path) -> Result<Vec<String>> {
-    if !dir.is_dir() {
-        return Err(RepositoryError::MissingVersions {
-            dir: dir.to_path_buf(),
-        }
-        .into());
-    }
-    let mut names = vec![];
-    for entry in fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
-        let entry = entry.map_err(|e| io_err(dir, e))?;
-        if entry
-            .file_type()
-            .map_err(|e| io_err(&entry.path(), e))?
-            .is_dir()
-        {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.to_ascii_lowercase().ends_with(".sql") {
-            names.push(name);
-        }
-    }
-    Ok(names)
-}
-
 fn parse_script_name(name: &str) -> Option<(u64, String, bool)> {
     let (stem, up) = if let Some(s) = name.strip_suffix(".up.sql") {
         (s, true)
