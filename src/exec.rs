@@ -102,7 +102,8 @@ impl<'a> Statements<'a> {
         }
     }
 
-    /// Whether running it loses data (see [`crate::apply::backup::destroys_data`]).
+    /// Whether running it loses data: a dropped table that is not a rebuild's old copy, a
+    /// dropped column, deleted rows, or the `-- dbm:destructive` line of its header.
     pub(crate) fn destroys_data(&self) -> bool {
         header::marked_destructive(self.sql) || self.effects.destroys_data()
     }

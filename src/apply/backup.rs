@@ -203,35 +203,50 @@ fn sync_dir(_: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exec::Statements;
 
+    /// The text-only decision ([`destroys_data`], as `migrate` asks it) and the one apply
+    /// makes from the script split once ([`Statements::destroys_data`]) agree on every case.
     #[test]
     fn destructive_detection() {
-        assert!(destroys_data("DROP TABLE x;"));
-        assert!(destroys_data("create table a(x); drop   table \"b\";"));
-        assert!(destroys_data("ALTER TABLE t DROP COLUMN c"));
-        assert!(destroys_data("ALTER TABLE t DROP c"));
-        assert!(destroys_data("-- dbm:destructive\nDELETE FROM t;"));
-        assert!(!destroys_data(
-            "DROP INDEX i; DROP VIEW v; DROP TRIGGER tr;"
-        ));
-        assert!(!destroys_data(
-            "CREATE TABLE drop_table (x); INSERT INTO t VALUES ('DROP TABLE x');"
-        ));
-        assert!(!destroys_data(
-            "ALTER TABLE t ADD COLUMN c; -- drop table later"
-        ));
-        // A table rebuild copies the rows before it drops the old table.
         let rebuild = "CREATE TABLE \"_dbm_new_t\" (a TEXT);\nINSERT INTO \"_dbm_new_t\" (a) SELECT a FROM \"t\";\n\
                        DROP TABLE \"t\";\nALTER TABLE \"_dbm_new_t\" RENAME TO \"t\";";
-        assert!(!destroys_data(rebuild));
-        assert!(destroys_data(&format!("{rebuild}\nDROP TABLE \"u\";")));
-        assert!(destroys_data(&format!("-- dbm:destructive\n{rebuild}")));
-        // 3.53 constraint forms lose no rows.
-        assert!(!destroys_data(
-            "ALTER TABLE t DROP CONSTRAINT ck; ALTER TABLE t ALTER COLUMN a DROP NOT NULL;"
-        ));
-        // Rows deleted by hand are data lost (lint says so too).
-        assert!(destroys_data("DELETE FROM t WHERE id > 2;"));
+        let cases: Vec<(String, bool)> = vec![
+            ("DROP TABLE x;".into(), true),
+            ("create table a(x); drop   table \"b\";".into(), true),
+            ("ALTER TABLE t DROP COLUMN c".into(), true),
+            ("ALTER TABLE t DROP c".into(), true),
+            ("-- dbm:destructive\nDELETE FROM t;".into(), true),
+            ("-- DBM:Destructive\nSELECT 1;".into(), true),
+            ("DROP INDEX i; DROP VIEW v; DROP TRIGGER tr;".into(), false),
+            (
+                "CREATE TABLE drop_table (x); INSERT INTO t VALUES ('DROP TABLE x');".into(),
+                false,
+            ),
+            (
+                "ALTER TABLE t ADD COLUMN c; -- drop table later".into(),
+                false,
+            ),
+            // A table rebuild copies the rows before it drops the old table.
+            (rebuild.into(), false),
+            (format!("{rebuild}\nDROP TABLE \"u\";"), true),
+            (format!("-- dbm:destructive\n{rebuild}"), true),
+            // 3.53 constraint forms lose no rows.
+            (
+                "ALTER TABLE t DROP CONSTRAINT ck; ALTER TABLE t ALTER COLUMN a DROP NOT NULL;"
+                    .into(),
+                false,
+            ),
+            // Rows deleted by hand are data lost (lint says so too).
+            ("DELETE FROM t WHERE id > 2;".into(), true),
+        ];
+        for (sql, want) in &cases {
+            assert_eq!(destroys_data(sql), *want, "{sql}");
+            let split = Statements::new(sql, Path::new("t.sql")).expect("splits");
+            assert_eq!(split.destroys_data(), *want, "split once: {sql}");
+        }
+        // Text that does not lex counts as destructive (and does not split).
         assert!(destroys_data("SELECT 'open"));
+        assert!(Statements::new("SELECT 'open", Path::new("t.sql")).is_err());
     }
 }
