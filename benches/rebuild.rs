@@ -234,11 +234,7 @@ fn main() {
             .changes();
         assert!(left.is_empty(), "dbm and hand-written differ: {left:?}");
         for (mode, runs) in &results {
-            let med = |k: &str| {
-                let mut v: Vec<f64> = runs.iter().map(|r| field(r, k)).collect();
-                v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
-            };
+            let med = |k: &str| median_f64(runs.iter().map(|r| field(r, k)).collect());
             let hwm_max = runs.iter().map(|r| field(r, "hwm_kb")).fold(0.0, f64::max);
             table.push((n, size_mb, *mode, med("gen"), med("apply"), hwm_max));
         }

@@ -114,14 +114,13 @@ fn measure(n: usize, reps: usize) -> Row {
         lint.push(t.elapsed());
         assert!(findings.is_empty(), "{findings:?}");
     }
-    let mut ratios: Vec<f64> = upgrade
+    let ratios: Vec<f64> = upgrade
         .iter()
         .zip(&baseline)
         .map(|(u, b)| u.as_secs_f64() / b.as_secs_f64())
         .collect();
-    ratios.sort_by(f64::total_cmp);
     Row {
-        paired: ratios[ratios.len() / 2],
+        paired: median_f64(ratios),
         n,
         baseline: median(baseline),
         upgrade: median(upgrade),
@@ -185,46 +184,37 @@ fn whole_process(ns: &[usize], reps: usize) {
         let file = root.join("shell.sql");
         std::fs::write(&file, format!("BEGIN;\n{sql}COMMIT;\n")).unwrap();
         let (mut shell, mut tool, mut ratios) = (vec![], vec![], vec![]);
+        let repo = Repository::open(&root.join("db_repository")).unwrap();
+        // Runs `cmd` (stdout discarded), panicking if it fails; its wall time.
+        let timed = |cmd: &mut Command| {
+            let t = Instant::now();
+            let ok = cmd.stdout(Stdio::null()).status().unwrap().success();
+            let elapsed = t.elapsed();
+            assert!(ok, "{cmd:?} failed");
+            elapsed
+        };
         for _ in 0..reps {
             drop(fresh(root, "shell.db"));
-            let t = Instant::now();
-            let ok = Command::new("sqlite3")
-                .arg(root.join("shell.db"))
-                .stdin(std::fs::File::open(&file).unwrap())
-                .stdout(Stdio::null())
-                .status()
-                .unwrap()
-                .success();
-            let a = t.elapsed();
-            assert!(ok, "sqlite3 shell failed");
-            let c = fresh(root, "dbm.db");
-            dbm::version_control(
-                &c,
-                &Repository::open(&root.join("db_repository")).unwrap(),
-                0,
-            )
-            .unwrap();
-            drop(c);
-            let t = Instant::now();
-            let ok = Command::new(dbm)
-                .current_dir(root)
-                .args(["-D", "dbm.db", "--quiet", "upgrade"])
-                .stdout(Stdio::null())
-                .status()
-                .unwrap()
-                .success();
-            let b = t.elapsed();
-            assert!(ok, "dbm upgrade failed");
+            let a = timed(
+                Command::new("sqlite3")
+                    .arg(root.join("shell.db"))
+                    .stdin(std::fs::File::open(&file).unwrap()),
+            );
+            dbm::version_control(&fresh(root, "dbm.db"), &repo, 0).unwrap();
+            let b = timed(
+                Command::new(dbm)
+                    .current_dir(root)
+                    .args(["-D", "dbm.db", "--quiet", "upgrade"]),
+            );
             shell.push(a);
             tool.push(b);
             ratios.push(b.as_secs_f64() / a.as_secs_f64());
         }
-        ratios.sort_by(f64::total_cmp);
         println!(
             "| {n} | {:.3} | {:.3} | {:.2} |",
             median(shell).as_secs_f64(),
             median(tool).as_secs_f64(),
-            ratios[ratios.len() / 2]
+            median_f64(ratios)
         );
     }
 }

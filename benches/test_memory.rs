@@ -77,11 +77,7 @@ fn measure(root: &Path, bin: &str, args: &[&str], reps: usize) -> (f64, f64) {
         secs.push(it.next().unwrap().parse::<f64>().unwrap());
         kb.push(it.next().unwrap().parse::<f64>().unwrap());
     }
-    let med = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    (med(secs), med(kb))
+    (median_f64(secs), median_f64(kb))
 }
 
 fn main() {

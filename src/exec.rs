@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use crate::error::{is_environment, Error, Result};
 use crate::progress::{ProgressEvent, Watch};
 use crate::script::split::each;
-use crate::script::{classify, header, rebuild_source, Effects, StatementKind};
+use crate::script::{classify, rebuild_source, Effects, StatementKind};
 use crate::sql::ident;
 use crate::sql::lex_error;
 
@@ -57,7 +57,7 @@ impl<'a> Statements<'a> {
             sql,
             spans: vec![],
             copies: HashMap::new(),
-            effects: Effects::default(),
+            effects: Effects::for_script(sql),
             terminated: false,
         };
         let mut refused = None;
@@ -102,10 +102,9 @@ impl<'a> Statements<'a> {
         }
     }
 
-    /// Whether running it loses data: a dropped table that is not a rebuild's old copy, a
-    /// dropped column, deleted rows, or the `-- dbm:destructive` line of its header.
+    /// Whether running it loses data ([`Effects::destroys_data`]).
     pub(crate) fn destroys_data(&self) -> bool {
-        header::marked_destructive(self.sql) || self.effects.destroys_data()
+        self.effects.destroys_data()
     }
 
     /// Whether a `;` ends the last statement (`false` without statements).

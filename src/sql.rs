@@ -305,6 +305,30 @@ pub(crate) fn is_constant_literal(expr: &str) -> bool {
     }
 }
 
+/// The text of every file of the repository whose name ends with one of `suffixes` (not
+/// under `target/` or a hidden folder): what the lexer and splitter tests read.
+#[cfg(test)]
+pub(crate) fn repository_texts(suffixes: &[&str]) -> Vec<String> {
+    let mut out = vec![];
+    let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            if p.is_dir() && !name.starts_with('.') && name != "target" {
+                dirs.push(p);
+            } else if suffixes.iter().any(|x| name.ends_with(x)) {
+                out.extend(std::fs::read_to_string(&p));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,35 +355,11 @@ mod tests {
         }
     }
 
-    /// Every text file of the repository (scripts, snapshots, models, and the Rust sources,
-    /// whose `#`, `!` and `'a` exercise the refusals).
-    fn repository_texts() -> Vec<String> {
-        let mut out = vec![];
-        let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                let name = p
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .to_string();
-                if p.is_dir() && !name.starts_with('.') && name != "target" {
-                    dirs.push(p);
-                } else if [".sql", ".snap", ".toml", ".rs", ".md"]
-                    .iter()
-                    .any(|x| name.ends_with(x))
-                {
-                    out.extend(std::fs::read_to_string(&p));
-                }
-            }
-        }
-        out
-    }
-
     #[test]
     fn scan_equals_the_library_scanner_on_every_file_and_statement() {
-        let texts = repository_texts();
+        // Scripts, snapshots, models, and the Rust sources, whose `#`, `!` and `'a` exercise
+        // the refusals.
+        let texts = repository_texts(&[".sql", ".snap", ".toml", ".rs", ".md"]);
         assert!(texts.len() > 100, "{} files", texts.len());
         let (mut lexed, mut refused) = (0, 0);
         for text in &texts {

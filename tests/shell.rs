@@ -70,7 +70,7 @@ fn all_rows(db: &Path, volatile: &[String]) -> Vec<(String, Vec<Vec<String>>)> {
     names
         .into_iter()
         .map(|n| {
-            let cols = columns(&c, &n);
+            let cols = row_columns(db, &n);
             let mut rs = rows(db, &n);
             for (i, col) in cols.iter().enumerate() {
                 if volatile
@@ -84,15 +84,6 @@ fn all_rows(db: &Path, volatile: &[String]) -> Vec<(String, Vec<Vec<String>>)> {
             }
             (n, rs)
         })
-        .collect()
-}
-
-fn columns(c: &rusqlite::Connection, table: &str) -> Vec<String> {
-    c.prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
-        .unwrap()
-        .query_map([table], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
         .collect()
 }
 

@@ -4,6 +4,13 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// Median of a non-empty list of numbers (ratios, sizes).
+pub fn median_f64(mut v: Vec<f64>) -> f64 {
+    assert!(!v.is_empty(), "median of nothing");
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// Median of a non-empty list of durations.
 pub fn median(mut v: Vec<Duration>) -> Duration {
     assert!(!v.is_empty(), "median of nothing");

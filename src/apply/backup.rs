@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 use crate::progress::{ProgressEvent, Watch};
-use crate::script::{header, Effects};
+use crate::script::Effects;
 
 /// When to take a copy of the database before applying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -30,7 +30,7 @@ pub enum BackupPolicy {
 /// which dbm writes when a change loses data in a way the statements do not show, such as a
 /// rebuild that leaves a column out). Text that does not lex counts as destructive.
 pub(crate) fn destroys_data(sql: &str) -> bool {
-    header::marked_destructive(sql) || Effects::of(sql).is_none_or(|e| e.destroys_data())
+    Effects::of(sql).is_none_or(|e| e.destroys_data())
 }
 
 /// Whether `policy` wants a backup before scripts that `destroys` says destroy data or not

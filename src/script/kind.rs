@@ -3,7 +3,7 @@
 //! reader of script text, so lint and the backup policy cannot disagree.
 
 use super::split::{each, split, Stmt};
-use super::REBUILD_PREFIX;
+use super::{header, REBUILD_PREFIX};
 use crate::risk::Hazard;
 use crate::sql::{unquote, Tok};
 use std::collections::HashSet;
@@ -316,12 +316,22 @@ pub(crate) struct Effects {
     dropped: HashSet<String>,
     /// It drops a column or deletes rows.
     loses_rows: bool,
+    /// Its header carries `-- dbm:destructive` ([`header::marked_destructive`]).
+    marked: bool,
 }
 
 impl Effects {
+    /// Nothing taken in yet but the script's header mark; [`Effects::add`] takes its statements.
+    pub fn for_script(sql: &str) -> Effects {
+        Effects {
+            marked: header::marked_destructive(sql),
+            ..Effects::default()
+        }
+    }
+
     /// Every statement of `sql`, split and classified one at a time; `None` if it does not lex.
     pub fn of(sql: &str) -> Option<Effects> {
-        let mut effects = Effects::default();
+        let mut effects = Effects::for_script(sql);
         each(sql, |s| effects.add(&classify(s)))?;
         Some(effects)
     }
@@ -345,9 +355,11 @@ impl Effects {
     }
 
     /// Whether running the script loses data: a dropped table (but not the old copy of a
-    /// rebuilt one, whose rows were copied first), a dropped column, deleted rows.
+    /// rebuilt one, whose rows were copied first), a dropped column, deleted rows, or its
+    /// header says so (dbm writes the mark when a change loses data its statements do not
+    /// show, such as a rebuild that leaves a column out).
     pub fn destroys_data(&self) -> bool {
-        self.loses_rows || self.dropped.iter().any(|t| !self.rebuilt.contains(t))
+        self.marked || self.loses_rows || self.dropped.iter().any(|t| !self.rebuilt.contains(t))
     }
 }
 
@@ -360,7 +372,7 @@ pub(crate) struct Classified<'a> {
 impl<'a> Classified<'a> {
     /// Splits and classifies a script; `None` if it does not lex.
     pub fn new(sql: &'a str) -> Option<Classified<'a>> {
-        let mut effects = Effects::default();
+        let mut effects = Effects::for_script(sql);
         let stmts: Vec<(Stmt<'a>, StatementKind)> = split(sql)?
             .into_iter()
             .map(|s| {

@@ -177,25 +177,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
-        while let Some(d) = dirs.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let p = e.path();
-                let name = p
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .to_string();
-                if p.is_dir() && !name.starts_with('.') && name != "target" {
-                    dirs.push(p);
-                } else if name.ends_with(".sql") || name.ends_with(".snap") {
-                    scripts.extend(std::fs::read_to_string(&p));
-                }
-            }
-        }
+        scripts.extend(crate::sql::repository_texts(&[".sql", ".snap"]));
         assert!(scripts.len() > 50, "{} scripts", scripts.len());
         for sql in &scripts {
             let got = split(sql).map(|v| {

@@ -500,6 +500,16 @@ pub fn rows(path: &Path, table: &str) -> Vec<Vec<String>> {
     .collect()
 }
 
+/// The column names of [`rows`]' values, in their order (`SELECT *`: generated columns
+/// included, unlike `pragma_table_info`).
+pub fn row_columns(path: &Path, table: &str) -> Vec<String> {
+    let c = Connection::open(path).expect("open");
+    let stmt = c
+        .prepare(&format!("SELECT * FROM {}", q(table)))
+        .expect("prepare columns");
+    stmt.column_names().map(str::to_string).collect()
+}
+
 /// Starts the real `dbm` binary in `dir` without waiting (stdout/stderr piped), for crash
 /// and concurrency tests that need real processes.
 pub fn spawn_dbm(dir: &Path, args: &[&str]) -> std::process::Child {
