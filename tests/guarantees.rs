@@ -205,3 +205,39 @@ fn offline_sql_is_replay_safe_and_guards_checksums() {
     assert_eq!(p.bytes("app.db"), before);
     assert_eq!(p.version(), Some(1));
 }
+
+/// `upgrade --single-transaction` from the command line: every pending version commits
+/// together, so a failure in the last one leaves the database as it was, at its old
+/// version; without the flag the versions before the failure stay.
+#[test]
+fn single_transaction_upgrades_all_or_nothing() {
+    let p = blog_project();
+    p.ok(&["downgrade", "0"]);
+    assert_eq!(p.version(), Some(0));
+    p.ok(&["script", "broken"]);
+    let up = script_of(&p, 3, "up");
+    p.write(
+        &format!("db_repository/versions/{up}"),
+        "INSERT INTO nowhere VALUES (1);\n",
+    );
+    let before = p.bytes("app.db");
+    let out = p.dbm_raw(&["upgrade", "--single-transaction", "--no-backup"]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&up), "{}", stderr(&out));
+    assert_eq!(p.version(), Some(0));
+    assert!(p.bytes("app.db") == before, "the failed run changed app.db");
+
+    let out = p.dbm_raw(&["upgrade", "--no-backup"]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        p.version(),
+        Some(2),
+        "one transaction per version keeps 1 and 2"
+    );
+
+    // Without the broken version, one run takes the database to the latest.
+    p.ok(&["downgrade", "0"]);
+    p.write(&format!("db_repository/versions/{up}"), "SELECT 1;\n");
+    p.ok(&["upgrade", "--single-transaction"]);
+    assert_eq!(p.version(), Some(3));
+}
