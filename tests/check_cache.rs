@@ -74,12 +74,22 @@ fn a_different_dbm_binary_misses() {
     let bin = p.path("dbm-copy");
     std::fs::copy(assert_cmd::cargo::cargo_bin("dbm"), &bin).unwrap();
     let run = || {
-        let out = std::process::Command::new(&bin)
-            .current_dir(p.dir.path())
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.current_dir(p.dir.path())
             .env("DBM_CACHE_DIR", p.cache.path())
-            .args(["--database", "app.db", "--model", "m2.toml", "-v", "check"])
-            .output()
-            .unwrap();
+            .args(["--database", "app.db", "--model", "m2.toml", "-v", "check"]);
+        // Another test thread forking while the copy was open for writing holds that
+        // descriptor until its child execs: "text file busy" for a moment, so try again.
+        let mut tries = 0;
+        let out = loop {
+            match cmd.output() {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other.unwrap(),
+            }
+        };
         (out.status.code(), stderr(&out).contains(HIT))
     };
     assert_eq!(run(), (Some(0), false));
